@@ -1,0 +1,39 @@
+package fhirmap
+
+import "testing"
+
+func TestLookup(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, system, code, wantConcept string
+		wantOK                          bool
+	}{
+		{"exact ICD-10-CM", "http://hl7.org/fhir/sid/icd-10-cm", "C7A.012", "nen-small-intestine", true},
+		{"prefix pattern", "http://hl7.org/fhir/sid/icd-10-cm", "C34.90", "lung-primary", true},
+		{"prefix stem alone does not match another code", "http://hl7.org/fhir/sid/icd-10-cm", "C3", "", false},
+		{"multi-code row split", "http://terminology.hl7.org/CodeSystem/icd-o-3", "8153/3", "morph-functional-pnet", true},
+		{"local system mapped", LocalSystem, "krenning-score", "krenning-score", true},
+		{"code without system never matches", "", "29593-1", "", false},
+		{"display-like code in wrong system", "http://loinc.org", "C7A.012", "", false},
+		{"non-existent LOINC 29593-5", "http://loinc.org", "29593-5", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := Lookup(tt.system, tt.code)
+			if ok != tt.wantOK || got.Concept != tt.wantConcept {
+				t.Errorf("Lookup(%q, %q) = %q, %v; want %q, %v", tt.system, tt.code, got.Concept, ok, tt.wantConcept, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestByConceptDrugsHaveDosageText(t *testing.T) {
+	t.Parallel()
+	for _, drug := range []string{"cisplatin", "carboplatin", "etoposide", "sunitinib", "everolimus"} {
+		cs := ByConcept(drug)
+		if len(cs) != 1 || cs[0].Note == "" || cs[0].System != "http://www.nlm.nih.gov/research/umls/rxnorm" {
+			t.Errorf("ByConcept(%q) = %+v; want one RxNorm code with dosage text", drug, cs)
+		}
+	}
+}
