@@ -1,0 +1,152 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nencds/nencds/hooks"
+)
+
+// Config is every setting of the server. Each field is a flag and a NENCDS_* environment
+// variable (the flag wins); settings lists them, and the README's table documents them.
+type Config struct {
+	// Dev: no client JWT (loudly logged), any CORS origin, http fhirServer on loopback,
+	// default address 127.0.0.1:8080. Never in production.
+	Dev bool
+	// Addr is the listen address (default :8080, or 127.0.0.1:8080 with -dev).
+	Addr string
+	// PublicURL is the external base URL of the service, the base of every JWT aud
+	// (default: the trust file's public_url).
+	PublicURL string
+	// TrustFile is the trust configuration of CDS clients (required without -dev).
+	TrustFile string
+	// RedisURL, when set, holds the shared JWT replay cache.
+	RedisURL string
+	// TLSCert and TLSKey serve HTTPS when both are set (else HTTP behind an ingress).
+	TLSCert, TLSKey string
+	// CORSOrigins are the allowed browser origins, comma separated ("*": any).
+	CORSOrigins string
+	// MaxBodyBytes caps a request body (413 beyond).
+	MaxBodyBytes int64
+	// MaxJSONDepth caps the JSON nesting of a request (400 beyond).
+	MaxJSONDepth int
+	// MaxJSONString caps one JSON string of a request, in bytes (400 beyond).
+	MaxJSONString int
+	// MaxInFlight caps concurrent CDS calls (503 beyond).
+	MaxInFlight int
+	// FHIRTimeout bounds all the fallback fetches of one request.
+	FHIRTimeout time.Duration
+	// FHIRRequestTimeout bounds one fallback HTTP request.
+	FHIRRequestTimeout time.Duration
+	// FHIRMaxBytes caps one FHIR response body.
+	FHIRMaxBytes int64
+	// FHIRMaxPages caps the pages read for one prefetch key.
+	FHIRMaxPages int
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the http.Server timeouts.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
+	ShutdownTimeout time.Duration
+}
+
+// setting is one row of the settings table: a flag, its environment variable and its doc.
+type setting struct {
+	flag, env, doc string
+	bind           func(fs *flag.FlagSet, c *Config, name, doc string)
+}
+
+func str(p func(*Config) *string, def string) func(*flag.FlagSet, *Config, string, string) {
+	return func(fs *flag.FlagSet, c *Config, n, d string) { fs.StringVar(p(c), n, def, d) }
+}
+func boolean(p func(*Config) *bool) func(*flag.FlagSet, *Config, string, string) {
+	return func(fs *flag.FlagSet, c *Config, n, d string) { fs.BoolVar(p(c), n, false, d) }
+}
+func integer(p func(*Config) *int, def int) func(*flag.FlagSet, *Config, string, string) {
+	return func(fs *flag.FlagSet, c *Config, n, d string) { fs.IntVar(p(c), n, def, d) }
+}
+func int64s(p func(*Config) *int64, def int64) func(*flag.FlagSet, *Config, string, string) {
+	return func(fs *flag.FlagSet, c *Config, n, d string) { fs.Int64Var(p(c), n, def, d) }
+}
+func duration(p func(*Config) *time.Duration, def time.Duration) func(*flag.FlagSet, *Config, string, string) {
+	return func(fs *flag.FlagSet, c *Config, n, d string) { fs.DurationVar(p(c), n, def, d) }
+}
+
+var defaultLimits = hooks.DefaultLimits()
+
+// settings is the one list of settings: flags, environment and README table derive from it.
+var settings = []setting{
+	{"dev", "NENCDS_DEV", "development mode: no client JWT (logged loudly), any CORS origin, http fhirServer on loopback, default address 127.0.0.1:8080", boolean(func(c *Config) *bool { return &c.Dev })},
+	{"addr", "NENCDS_ADDR", "listen address (default :8080; 127.0.0.1:8080 with -dev)", str(func(c *Config) *string { return &c.Addr }, "")},
+	{"public-url", "NENCDS_PUBLIC_URL", "external base URL, the base of every JWT aud (default: the trust file's public_url)", str(func(c *Config) *string { return &c.PublicURL }, "")},
+	{"trust", "NENCDS_TRUST_FILE", "trust file of CDS clients (YAML or JSON); required without -dev", str(func(c *Config) *string { return &c.TrustFile }, "")},
+	{"redis-url", "NENCDS_REDIS_URL", "Redis URL of the shared JWT replay cache (in memory when empty)", str(func(c *Config) *string { return &c.RedisURL }, "")},
+	{"tls-cert", "NENCDS_TLS_CERT", "TLS certificate file (PEM); serve HTTPS with -tls-key", str(func(c *Config) *string { return &c.TLSCert }, "")},
+	{"tls-key", "NENCDS_TLS_KEY", "TLS private key file (PEM)", str(func(c *Config) *string { return &c.TLSKey }, "")},
+	{"cors-origins", "NENCDS_CORS_ORIGINS", "allowed browser origins, comma separated; * for any (any with -dev)", str(func(c *Config) *string { return &c.CORSOrigins }, "")},
+	{"max-body-bytes", "NENCDS_MAX_BODY_BYTES", "maximum request body in bytes (413 beyond)", int64s(func(c *Config) *int64 { return &c.MaxBodyBytes }, defaultLimits.MaxBytes)},
+	{"max-json-depth", "NENCDS_MAX_JSON_DEPTH", "maximum JSON nesting of a request (400 beyond)", integer(func(c *Config) *int { return &c.MaxJSONDepth }, defaultLimits.MaxDepth)},
+	{"max-json-string", "NENCDS_MAX_JSON_STRING", "maximum length of one JSON string in bytes (400 beyond)", integer(func(c *Config) *int { return &c.MaxJSONString }, defaultLimits.MaxString)},
+	{"max-in-flight", "NENCDS_MAX_IN_FLIGHT", "maximum concurrent CDS calls (503 beyond)", integer(func(c *Config) *int { return &c.MaxInFlight }, 64)},
+	{"fhir-timeout", "NENCDS_FHIR_TIMEOUT", "deadline of all FHIR fallback fetches of one request", duration(func(c *Config) *time.Duration { return &c.FHIRTimeout }, 5*time.Second)},
+	{"fhir-request-timeout", "NENCDS_FHIR_REQUEST_TIMEOUT", "deadline of one FHIR fallback HTTP request", duration(func(c *Config) *time.Duration { return &c.FHIRRequestTimeout }, 3*time.Second)},
+	{"fhir-max-bytes", "NENCDS_FHIR_MAX_BYTES", "maximum FHIR response body in bytes", int64s(func(c *Config) *int64 { return &c.FHIRMaxBytes }, 10<<20)},
+	{"fhir-max-pages", "NENCDS_FHIR_MAX_PAGES", "maximum Bundle pages (next links) read for one prefetch key", integer(func(c *Config) *int { return &c.FHIRMaxPages }, 10)},
+	{"read-header-timeout", "NENCDS_READ_HEADER_TIMEOUT", "http.Server ReadHeaderTimeout", duration(func(c *Config) *time.Duration { return &c.ReadHeaderTimeout }, 5*time.Second)},
+	{"read-timeout", "NENCDS_READ_TIMEOUT", "http.Server ReadTimeout", duration(func(c *Config) *time.Duration { return &c.ReadTimeout }, 15*time.Second)},
+	{"write-timeout", "NENCDS_WRITE_TIMEOUT", "http.Server WriteTimeout", duration(func(c *Config) *time.Duration { return &c.WriteTimeout }, 30*time.Second)},
+	{"idle-timeout", "NENCDS_IDLE_TIMEOUT", "http.Server IdleTimeout", duration(func(c *Config) *time.Duration { return &c.IdleTimeout }, 60*time.Second)},
+	{"shutdown-timeout", "NENCDS_SHUTDOWN_TIMEOUT", "drain deadline on SIGTERM", duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, 20*time.Second)},
+}
+
+// parseConfig reads the environment, then the flags of args.
+func parseConfig(args []string, getenv func(string) string) (*Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("nencds", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	for _, s := range settings {
+		s.bind(fs, &c, s.flag, s.doc+" ["+s.env+"]")
+	}
+	for _, s := range settings {
+		if v := getenv(s.env); v != "" {
+			if err := fs.Set(s.flag, v); err != nil {
+				return nil, fmt.Errorf("%s: %w", s.env, err)
+			}
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if c.Addr == "" {
+		c.Addr = ":8080"
+		if c.Dev {
+			c.Addr = "127.0.0.1:8080"
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return nil, fmt.Errorf("-tls-cert and -tls-key go together")
+	}
+	if !c.Dev && c.TrustFile == "" {
+		return nil, fmt.Errorf("a trust file is required (-trust FILE or NENCDS_TRUST_FILE); or -dev for development")
+	}
+	return &c, nil
+}
+
+// limits returns the request decoder limits.
+func (c *Config) limits() hooks.Limits {
+	return hooks.Limits{MaxBytes: c.MaxBodyBytes, MaxDepth: c.MaxJSONDepth, MaxString: c.MaxJSONString}
+}
+
+func (c *Config) origins() []string {
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}

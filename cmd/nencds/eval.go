@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/nencds/nencds/cards"
+	"github.com/nencds/nencds/fhirmap"
+	"github.com/nencds/nencds/hooks"
+	"github.com/nencds/nencds/hooks/auth"
+)
+
+// evalLimits are the decoder limits of `nencds eval` (a local file: generous).
+var evalLimits = hooks.Limits{MaxBytes: 256 << 20, MaxDepth: 128, MaxString: 64 << 20}
+
+// runEval implements `nencds eval [-at RFC3339] [-text] [-patient ID] FILE|-`: it evaluates
+// a CDS Hooks request (prefetch only; no FHIR fallback) or a FHIR Bundle/resource with the
+// server's code and prints the response JSON, or the text report with -text.
+func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("nencds eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	at := fs.String("at", "", "evaluation time, RFC 3339 (default now)")
+	text := fs.Bool("text", false, "print the text report instead of the response JSON")
+	patient := fs.String("patient", "", "patient id for a Bundle (default: the Bundle's first Patient)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: nencds eval [-at RFC3339] [-text] [-patient ID] FILE|-")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("eval needs one FILE (or - for stdin)")
+	}
+	now := time.Now()
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return fmt.Errorf("-at: %w", err)
+		}
+		now = t
+	}
+	var r io.Reader = stdin
+	if name := fs.Arg(0); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := hooks.ReadBody(r, evalLimits)
+	if err != nil {
+		return err
+	}
+	resp, err := evaluateFile(ctx, data, now, *patient)
+	if err != nil {
+		return err
+	}
+	if *text {
+		return writeText(stdout, resp)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(resp); err != nil {
+		return err
+	}
+	_, err = stdout.Write(buf.Bytes())
+	return err
+}
+
+// evaluateFile evaluates a CDS Hooks request or a FHIR document at now.
+func evaluateFile(ctx context.Context, data []byte, now time.Time, patientID string) (cards.Response, error) {
+	var probe struct {
+		ResourceType string `json:"resourceType"`
+		Hook         string `json:"hook"`
+	}
+	if err := hooks.DecodeJSON(data, evalLimits, &probe); err != nil {
+		return cards.Response{}, err
+	}
+	engine := cards.NewEngine(cards.DefaultConfig(), hooks.NewUUID)
+	switch {
+	case probe.Hook != "":
+		req, err := hooks.DecodeRequest(data, evalLimits)
+		if err != nil {
+			return cards.Response{}, err
+		}
+		if err := req.Validate(hooks.PatientView()); err != nil {
+			return cards.Response{}, err
+		}
+		ev := &hooks.Evaluator{Engine: engine, Resolver: &hooks.Resolver{}, Now: func() time.Time { return now }}
+		res, err := ev.Run(ctx, req, auth.Client{})
+		if err != nil {
+			return cards.Response{}, err
+		}
+		return res.Response, nil
+	case probe.ResourceType != "":
+		if patientID == "" {
+			patientID = hooks.PatientIDOf(data)
+		}
+		if patientID == "" {
+			return cards.Response{}, errors.New("no Patient in the document: give -patient ID")
+		}
+		return hooks.Evaluate(engine, fhirmap.Input{PatientID: patientID, At: now, Documents: []json.RawMessage{data}})
+	}
+	return cards.Response{}, errors.New("the file is neither a CDS Hooks request (no hook) nor a FHIR resource (no resourceType)")
+}

@@ -1,0 +1,328 @@
+package hooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// FHIRPolicy decides which fhirServer the fallback may fetch from, so that nencds never
+// becomes a proxy into the hospital network: outside Dev, only a base listed for the
+// authenticated client (auth.Client.FHIRServers), over https; in Dev, any https server
+// and http on loopback, but never a link-local, unspecified or multicast address.
+type FHIRPolicy struct {
+	Dev bool
+}
+
+// Allow returns the parsed base of server if the policy lets it be fetched for a client
+// that lists trusted. Its error message is client-safe.
+func (p FHIRPolicy) Allow(server string, trusted []string) (*url.URL, error) {
+	u, err := url.Parse(server)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return nil, errors.New("fhirServer is not a valid base URL")
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast()) {
+		return nil, errors.New("fhirServer is not a trusted FHIR server")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !p.Dev || !isLoopback(host) {
+			return nil, errors.New("fhirServer must use https")
+		}
+	default:
+		return nil, errors.New("fhirServer must use https")
+	}
+	if p.Dev {
+		return u, nil
+	}
+	want := normalBase(u)
+	for _, t := range trusted {
+		tu, err := url.Parse(t)
+		if err != nil || !tu.IsAbs() {
+			continue
+		}
+		if normalBase(tu) == want {
+			return u, nil
+		}
+	}
+	return nil, errors.New("fhirServer is not a trusted FHIR server for this client")
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// normalBase is scheme://host[:port]/path with the scheme and host lower-cased, the
+// default port dropped and no trailing slash.
+func normalBase(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
+}
+
+// FHIROptions configure the fallback FHIR client.
+type FHIROptions struct {
+	// Transport makes the requests (http.DefaultTransport when nil); telemetry wraps it.
+	Transport http.RoundTripper
+	// MaxBytes caps one response body. Default 10 MiB.
+	MaxBytes int64
+	// MaxPages caps the pages read for one prefetch key by following next links. Default 10.
+	MaxPages int
+	// RequestTimeout caps one HTTP request. Default 3 s.
+	RequestTimeout time.Duration
+}
+
+// FHIRClient reads FHIR resources for the prefetch fallback. It follows redirects only on
+// the same scheme and host, and next links only under the same base; the access token is
+// sent to the named server for the one request and kept nowhere.
+type FHIRClient struct {
+	http           *http.Client
+	maxBytes       int64
+	maxPages       int
+	requestTimeout time.Duration
+}
+
+// NewFHIRClient returns a FHIRClient for o.
+func NewFHIRClient(o FHIROptions) *FHIRClient {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 10 << 20
+	}
+	if o.MaxPages <= 0 {
+		o.MaxPages = 10
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 3 * time.Second
+	}
+	t := o.Transport
+	if t == nil {
+		t = http.DefaultTransport
+	}
+	return &FHIRClient{
+		http: &http.Client{
+			Transport: t,
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				if len(via) >= 3 {
+					return errors.New("too many redirects")
+				}
+				first := via[0].URL
+				if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+					return errRedirectHost
+				}
+				return nil
+			},
+		},
+		maxBytes:       o.MaxBytes,
+		maxPages:       o.MaxPages,
+		requestTimeout: o.RequestTimeout,
+	}
+}
+
+var errRedirectHost = errors.New("redirect to another host refused")
+
+// fetchError is a failed fetch with a client-safe reason.
+type fetchError struct {
+	reason string
+	err    error
+}
+
+func (e *fetchError) Error() string {
+	if e.err != nil {
+		return e.reason + ": " + e.err.Error()
+	}
+	return e.reason
+}
+func (e *fetchError) Unwrap() error { return e.err }
+
+func reasonOf(err error) string {
+	var fe *fetchError
+	if errors.As(err, &fe) {
+		return fe.reason
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "the FHIR server did not answer in time"
+	}
+	return "the FHIR server could not be read"
+}
+
+// Pages reads first (a URL under base) and then every next link, up to the page cap,
+// only under base. A next link seen before ends the reading (a loop has nothing new).
+// A page that is an OperationOutcome, or a Bundle carrying an error or fatal issue, fails.
+func (c *FHIRClient) Pages(ctx context.Context, base *url.URL, token, first string) ([]json.RawMessage, error) {
+	var pages []json.RawMessage
+	seen := map[string]bool{}
+	next := first
+	for next != "" {
+		if seen[next] {
+			break
+		}
+		if len(pages) >= c.maxPages {
+			return nil, &fetchError{reason: fmt.Sprintf("more than %d pages", c.maxPages)}
+		}
+		if !underBase(next, base) {
+			return nil, &fetchError{reason: "a next link leaves the fhirServer base"}
+		}
+		seen[next] = true
+		page, err := c.get(ctx, token, next)
+		if err != nil {
+			return nil, err
+		}
+		p, err := peek(page)
+		if err != nil {
+			return nil, &fetchError{reason: "the FHIR server answered with something that is not a FHIR resource"}
+		}
+		if p.failed() {
+			return nil, &fetchError{reason: "the FHIR server answered with an OperationOutcome"}
+		}
+		pages = append(pages, page)
+		next = p.next()
+	}
+	return pages, nil
+}
+
+// underBase reports whether raw is an absolute URL on base's scheme and host whose path
+// is base's path or below it.
+func underBase(raw string, base *url.URL) bool {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.User != nil {
+		return false
+	}
+	nb := normalBase(base)
+	nu := normalBase(&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath})
+	return nu == nb || strings.HasPrefix(nu, nb+"/")
+}
+
+func (c *FHIRClient) get(ctx context.Context, token, target string) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.requestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, &fetchError{reason: "invalid FHIR URL", err: err}
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		switch {
+		case errors.Is(err, errRedirectHost):
+			return nil, &fetchError{reason: "the FHIR server redirected to another host"}
+		case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
+			return nil, &fetchError{reason: "the FHIR server did not answer in time", err: ctx.Err()}
+		}
+		return nil, &fetchError{reason: "the FHIR server could not be reached", err: redact(err)}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil, &fetchError{reason: fmt.Sprintf("the FHIR server answered HTTP %d", resp.StatusCode)}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, &fetchError{reason: "the FHIR server did not answer in time", err: ctx.Err()}
+		}
+		return nil, &fetchError{reason: "the FHIR answer could not be read", err: redact(err)}
+	}
+	if int64(len(body)) > c.maxBytes {
+		return nil, &fetchError{reason: fmt.Sprintf("the FHIR answer is over %d bytes", c.maxBytes)}
+	}
+	return body, nil
+}
+
+// redact drops the URL (which holds the patient id) from a *url.Error.
+func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// peeked is the little of a FHIR document the resolver reads.
+type peeked struct {
+	ResourceType string `json:"resourceType"`
+	ID           string `json:"id"`
+	Issue        []struct {
+		Severity string `json:"severity"`
+	} `json:"issue"`
+	Link []struct {
+		Relation string `json:"relation"`
+		URL      string `json:"url"`
+	} `json:"link"`
+	Entry []struct {
+		Resource struct {
+			ResourceType string `json:"resourceType"`
+			Issue        []struct {
+				Severity string `json:"severity"`
+			} `json:"issue"`
+		} `json:"resource"`
+	} `json:"entry"`
+}
+
+func peek(doc json.RawMessage) (*peeked, error) {
+	var p peeked
+	if err := json.Unmarshal(doc, &p); err != nil {
+		return nil, err
+	}
+	if p.ResourceType == "" {
+		return nil, errors.New("no resourceType")
+	}
+	return &p, nil
+}
+
+// failed reports whether the document says the read failed: an OperationOutcome, or a
+// Bundle with an OperationOutcome entry of severity error or fatal.
+func (p *peeked) failed() bool {
+	if p.ResourceType == "OperationOutcome" {
+		return true
+	}
+	if p.ResourceType != "Bundle" {
+		return false
+	}
+	for _, e := range p.Entry {
+		if e.Resource.ResourceType != "OperationOutcome" {
+			continue
+		}
+		for _, is := range e.Resource.Issue {
+			if is.Severity == "error" || is.Severity == "fatal" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (p *peeked) next() string {
+	if p.ResourceType != "Bundle" {
+		return ""
+	}
+	for _, l := range p.Link {
+		if l.Relation == "next" {
+			return l.URL
+		}
+	}
+	return ""
+}

@@ -1,0 +1,354 @@
+package hooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/nencds/nencds/hooks/auth"
+)
+
+// Authenticator verifies the client JWT of one call; *auth.Verifier satisfies it. aud is
+// the absolute URL of the endpoint invoked. Any error answers 401.
+type Authenticator interface {
+	Authenticate(ctx context.Context, authorization, aud string) (auth.Client, error)
+}
+
+var _ Authenticator = (*auth.Verifier)(nil)
+
+// Options configure a Server.
+type Options struct {
+	// Dev turns off client authentication, allows any CORS origin and lets the FHIR
+	// fallback read http on loopback. Never in production.
+	Dev bool
+	// PublicURL is the externally visible base of the service (e.g. https://cds.example.org);
+	// the aud of a call is PublicURL + "/cds-services[/{id}[/feedback]]". Required unless Dev.
+	PublicURL string
+	// Authenticator checks client JWTs. Required unless Dev.
+	Authenticator Authenticator
+	// AuthReason gives the log label of an authentication error (auth.ReasonOf when nil).
+	AuthReason func(error) string
+	// Evaluator evaluates the patient-view requests. Required.
+	Evaluator *Evaluator
+	// Feedback keeps feedback (a MemoryFeedbackStore when nil).
+	Feedback FeedbackStore
+	// Limits bound the request decoder.
+	Limits Limits
+	// CORSOrigins are the allowed browser origins ("*" for any; any in Dev).
+	CORSOrigins []string
+	// MaxInFlight caps concurrent service and feedback calls; beyond, 503. Default 64.
+	MaxInFlight int
+	// Logger receives one line per request (never patient data or tokens). slog.Default when nil.
+	Logger *slog.Logger
+	// Ready, when set, answers /readyz (an error: 503).
+	Ready func(context.Context) error
+	// Middleware runs on every request after recovery and before CORS (telemetry).
+	Middleware []gin.HandlerFunc
+}
+
+// Server is the CDS Hooks HTTP service.
+type Server struct {
+	o        Options
+	services map[string]Service
+	sem      chan struct{}
+	engine   *gin.Engine
+}
+
+// NewServer checks o and builds the routes.
+func NewServer(o Options) (*Server, error) {
+	if o.Evaluator == nil || o.Evaluator.Engine == nil {
+		return nil, errors.New("hooks: Options.Evaluator with an Engine is required")
+	}
+	if !o.Dev {
+		if o.Authenticator == nil {
+			return nil, errors.New("hooks: an Authenticator is required outside dev mode")
+		}
+		if o.PublicURL == "" {
+			return nil, errors.New("hooks: PublicURL is required outside dev mode")
+		}
+	}
+	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	if o.Feedback == nil {
+		o.Feedback = NewMemoryFeedbackStore(0)
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 64
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.AuthReason == nil {
+		o.AuthReason = auth.ReasonOf
+	}
+	o.Limits = o.Limits.withDefaults()
+	s := &Server{o: o, services: map[string]Service{}, sem: make(chan struct{}, o.MaxInFlight)}
+	for _, svc := range Services() {
+		s.services[svc.ID] = svc
+	}
+	s.engine = s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler of every route.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// routes declares every route and middleware in one place.
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = false
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.Use(s.recovery)
+	r.Use(s.o.Middleware...)
+	r.Use(s.cors)
+
+	r.GET("/healthz", s.wrap(s.healthz))
+	r.GET("/readyz", s.wrap(s.readyz))
+
+	api := r.Group("/cds-services", s.limit)
+	api.GET("", s.authn(func(*gin.Context) string { return "/cds-services" }), s.wrap(s.discovery))
+	api.POST("/:id", s.authn(func(c *gin.Context) string { return "/cds-services/" + c.Param("id") }), s.wrap(s.service))
+	api.POST("/:id/feedback", s.authn(func(c *gin.Context) string { return "/cds-services/" + c.Param("id") + "/feedback" }), s.wrap(s.feedback))
+
+	r.NoRoute(s.wrap(func(*gin.Context) error { return Errorf(KindNotFound, "no such endpoint") }))
+	return r
+}
+
+type handler func(c *gin.Context) error
+
+// wrap renders a handler's error: the one place where errors become statuses.
+func (s *Server) wrap(h handler) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			s.fail(c, err)
+		}
+	}
+}
+
+// fail writes err as its status and OperationOutcome, and logs it (5xx with detail).
+func (s *Server) fail(c *gin.Context, err error) {
+	status, oo := Outcome(err)
+	if status >= 500 {
+		s.o.Logger.ErrorContext(c.Request.Context(), "request failed", "route", c.FullPath(), "status", status, "err", err.Error())
+	} else {
+		s.o.Logger.InfoContext(c.Request.Context(), "request refused", "route", c.FullPath(), "status", status, "kind", KindOf(err).String())
+	}
+	s.render(c, status, oo)
+	c.Abort()
+}
+
+// render marshals v to a buffer before writing any header.
+func (s *Server) render(c *gin.Context, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		s.o.Logger.ErrorContext(c.Request.Context(), "response could not be encoded", "err", err.Error())
+		status = http.StatusInternalServerError
+		buf.Reset()
+		_, oo := Outcome(err)
+		json.NewEncoder(&buf).Encode(oo)
+	}
+	c.Data(status, "application/json; charset=utf-8", buf.Bytes())
+}
+
+// recovery turns a panic into a 500 OperationOutcome (if nothing was written yet).
+func (s *Server) recovery(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			err := &Error{Kind: KindInternal, Err: fmt.Errorf("panic: %v", v)}
+			if c.Writer.Written() {
+				s.o.Logger.ErrorContext(c.Request.Context(), "panic after the response started", "err", err.Error())
+				c.Abort()
+				return
+			}
+			s.fail(c, err)
+		}
+	}()
+	c.Next()
+}
+
+// cors answers preflights with 204 and sets the CORS headers on every response.
+func (s *Server) cors(c *gin.Context) {
+	h := c.Writer.Header()
+	origin := c.GetHeader("Origin")
+	if origin != "" && s.originAllowed(origin) {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		h.Set("Access-Control-Max-Age", "600")
+	}
+	if c.Request.Method == http.MethodOptions {
+		h.Set("Allow", "GET, POST, OPTIONS")
+		c.AbortWithStatus(http.StatusNoContent)
+		return
+	}
+	c.Next()
+}
+
+func (s *Server) originAllowed(origin string) bool {
+	if s.o.Dev {
+		return true
+	}
+	for _, o := range s.o.CORSOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// limit answers 503 when MaxInFlight calls are running.
+func (s *Server) limit(c *gin.Context) {
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+		c.Next()
+	default:
+		s.fail(c, Errorf(KindUnavailable, "server busy; retry later"))
+	}
+}
+
+const clientKey = "nencds.client"
+
+// authn authenticates the call for the endpoint whose path path gives (the aud).
+func (s *Server) authn(path func(*gin.Context) string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if s.o.Dev {
+			c.Set(clientKey, auth.Client{})
+			c.Next()
+			return
+		}
+		client, err := s.o.Authenticator.Authenticate(c.Request.Context(), c.GetHeader("Authorization"), s.o.PublicURL+path(c))
+		if err != nil {
+			s.o.Logger.InfoContext(c.Request.Context(), "client authentication failed", "route", c.FullPath(), "reason", s.o.AuthReason(err))
+			s.fail(c, &Error{Kind: KindUnauthenticated})
+			return
+		}
+		c.Set(clientKey, client)
+		c.Next()
+	}
+}
+
+func clientOf(c *gin.Context) auth.Client {
+	v, _ := c.Get(clientKey)
+	cl, _ := v.(auth.Client)
+	return cl
+}
+
+// healthz handles GET /healthz: the process is alive.
+func (s *Server) healthz(c *gin.Context) error {
+	s.render(c, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// readyz handles GET /readyz: the server can take traffic.
+func (s *Server) readyz(c *gin.Context) error {
+	if s.o.Ready != nil {
+		if err := s.o.Ready(c.Request.Context()); err != nil {
+			return &Error{Kind: KindUnavailable, Msg: "not ready", Err: err}
+		}
+	}
+	s.render(c, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+// discovery handles GET /cds-services.
+func (s *Server) discovery(c *gin.Context) error {
+	s.render(c, http.StatusOK, Discovery{Services: Services()})
+	return nil
+}
+
+// body checks the content type and reads the capped body.
+func (s *Server) body(c *gin.Context) ([]byte, error) {
+	if err := CheckContentType(c.GetHeader("Content-Type")); err != nil {
+		return nil, err
+	}
+	return ReadBody(http.MaxBytesReader(c.Writer, c.Request.Body, s.o.Limits.MaxBytes), s.o.Limits)
+}
+
+func (s *Server) lookup(c *gin.Context) (Service, error) {
+	svc, ok := s.services[c.Param("id")]
+	if !ok {
+		return Service{}, Errorf(KindNotFound, "no CDS service with this id")
+	}
+	return svc, nil
+}
+
+// service handles POST /cds-services/{id}.
+func (s *Server) service(c *gin.Context) error {
+	start := time.Now()
+	svc, err := s.lookup(c)
+	if err != nil {
+		return err
+	}
+	data, err := s.body(c)
+	if err != nil {
+		return err
+	}
+	req, err := DecodeRequest(data, s.o.Limits)
+	if err != nil {
+		return err
+	}
+	if err := req.Validate(svc); err != nil {
+		return err
+	}
+	res, err := s.o.Evaluator.Run(c.Request.Context(), req, clientOf(c))
+	if err != nil {
+		return err
+	}
+	s.render(c, http.StatusOK, res.Response)
+	s.o.Logger.InfoContext(c.Request.Context(), "cds service",
+		"service", svc.ID, "hookInstance", req.HookInstance,
+		"cards", len(res.Response.Cards), "duration", time.Since(start))
+	return nil
+}
+
+// feedback handles POST /cds-services/{id}/feedback.
+func (s *Server) feedback(c *gin.Context) error {
+	svc, err := s.lookup(c)
+	if err != nil {
+		return err
+	}
+	data, err := s.body(c)
+	if err != nil {
+		return err
+	}
+	var fr FeedbackRequest
+	if err := DecodeJSON(data, s.o.Limits, &fr); err != nil {
+		return err
+	}
+	if err := fr.Validate(); err != nil {
+		return err
+	}
+	issuer := clientOf(c).Issuer
+	created := 0
+	for _, f := range fr.Feedback {
+		ok, err := s.o.Feedback.Put(c.Request.Context(), FeedbackKey{
+			Issuer: issuer, ServiceID: svc.ID, Card: f.Card, Outcome: f.Outcome, OutcomeTimestamp: f.OutcomeTimestamp,
+		}, f)
+		if err != nil {
+			return &Error{Kind: KindInternal, Err: err}
+		}
+		if ok {
+			created++
+		}
+	}
+	s.o.Logger.InfoContext(c.Request.Context(), "feedback", "service", svc.ID,
+		"items", len(fr.Feedback), "new", created)
+	c.Status(http.StatusOK)
+	return nil
+}
