@@ -1,30 +1,24 @@
 // Package cards holds the NEN treatment guideline as reviewable rules: one rule per topic
-// code, each reading the fhirmap.Picture and producing CDS Hooks cards with draft orders
+// code (the rule_*.go files, each with its When/Then in plain words and its guideline
+// reference), reading the fhirmap.Picture and producing CDS Hooks cards with draft orders
 // (MedicationRequest, ServiceRequest) and monitoring tasks (Task). The clinical
-// specification is ../shared/clinical/GUIDELINE.md. Rules never read the clock: the
-// evaluation time is Picture.At.
+// specification is ../shared/clinical/GUIDELINE.md; docs/rules.md is the reviewer's guide.
+// Rules never read the clock: the evaluation time is Picture.At.
 package cards
 
-import "github.com/nencds/nencds/fhirmap"
+import (
+	"encoding/json"
+	"slices"
 
-// Engine evaluates the rules with one Config.
-//
-// TODO(cards): contract stub; the rules are being built.
+	"github.com/nencds/nencds/fhirmap"
+)
+
+// Engine evaluates the rules with one Config. It is safe for concurrent use when
+// newID is.
 type Engine struct {
 	cfg   Config
 	newID func() string
 }
-
-// Config holds the local policy: thresholds, windows and limits with documented defaults.
-type Config struct {
-	// MaxCards caps the number of cards returned (0: no cap).
-	MaxCards int
-	// SMARTAppURL, when set, adds a "smart" link to every card.
-	SMARTAppURL string
-}
-
-// DefaultConfig returns the documented defaults.
-func DefaultConfig() Config { return Config{} }
 
 // NewEngine returns an Engine. newID makes the uuid of each card and suggestion
 // (random in the server, deterministic in tests).
@@ -32,7 +26,240 @@ func NewEngine(cfg Config, newID func() string) *Engine {
 	return &Engine{cfg: cfg, newID: newID}
 }
 
-// Evaluate applies every rule to p at p.At and returns the cards, critical first.
-func (e *Engine) Evaluate(p *fhirmap.Picture) Response {
-	return Response{Cards: []Card{}}
+// Config returns the engine's configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// rule is one guideline recommendation: its topic code and the function that decides
+// whether it fires and builds its card(s).
+type rule struct {
+	topic   string
+	display string
+	apply   func(e *eval) []draftCard
 }
+
+// draftCard is what a rule returns; the engine turns it into a Card (uuids, source,
+// links, override reasons) and checks it.
+type draftCard struct {
+	indicator   Indicator
+	summary     string
+	reason      string
+	facts       []fact
+	extra       []string
+	guideline   Guideline
+	// links are further guideline sources (e.g. drug labels), shown as absolute links.
+	links       []Guideline
+	suggestions []draftSuggestion
+	// atMostOne sets selectionBehavior at-most-one (alternatives); otherwise "any".
+	atMostOne bool
+	// treatment marks a card whose reason to exist is its drug suggestions: it is
+	// dropped when the safety guard removes all of them.
+	treatment bool
+}
+
+type draftSuggestion struct {
+	label       string
+	recommended bool
+	actions     []Action
+	// drugs are the codes.csv drug concepts the suggestion would start.
+	drugs []string
+}
+
+// rules is the rule set in display order within an indicator.
+var rules = []rule{
+	{TopicSummary, "NEN summary", ruleSummary},
+	{TopicClassificationIncomplete, "Classification incomplete", ruleClassificationIncomplete},
+	{TopicGradeDiscordance, "Grade discordance", ruleGradeDiscordance},
+	{TopicOutsideAlgorithm, "Outside the algorithm", ruleOutsideAlgorithm},
+	{TopicMonitorCardiac, "Cardiac monitoring", ruleMonitorCardiac},
+	{TopicMonitorHepatic, "Hepatic monitoring", ruleMonitorHepatic},
+	{TopicNECFirstLine, "NEC first line", ruleNECFirstLine},
+	{TopicNECLaterLine, "NEC later line", ruleNECLaterLine},
+	{TopicPNETTargeted, "pNET targeted therapy", rulePNETTargeted},
+	{TopicWorkup, "Baseline work-up", ruleWorkup},
+	{TopicSurgery, "Surgery of the primary", ruleSurgery},
+	{TopicLiverMetsSurgery, "Surgery of liver metastases", ruleLiverMetsSurgery},
+	{TopicSSA, "Somatostatin analogue", ruleSSA},
+	{TopicPRRT, "PRRT", rulePRRT},
+	{TopicLiverDirected, "Liver-directed therapy", ruleLiverDirected},
+	{TopicBoneEBRT, "Radiotherapy of bone metastases", ruleBoneEBRT},
+	{TopicFollowUp, "Follow-up schedule", ruleFollowUp},
+	{TopicSuspected, "NEN suspected", ruleSuspected},
+}
+
+// Topics returns every topic code, in rule order.
+func Topics() []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = r.topic
+	}
+	return out
+}
+
+// Evaluate applies every rule to p at p.At and returns the cards, critical first, then
+// warning, then info, capped at Config.MaxCards. A nil picture gives no cards.
+func (en *Engine) Evaluate(p *fhirmap.Picture) Response {
+	resp := Response{Cards: []Card{}}
+	if p == nil {
+		return resp
+	}
+	e := newEval(p, en.cfg, en.newID)
+	for _, r := range rules {
+		for _, dc := range r.apply(e) {
+			dc = guard(e, dc)
+			if dc.treatment && len(dc.suggestions) == 0 {
+				continue
+			}
+			c := en.build(r, dc)
+			if c.Validate() != nil {
+				// Unreachable by construction (tests assert it); never emit a bad card.
+				continue
+			}
+			resp.Cards = append(resp.Cards, c)
+		}
+	}
+	slices.SortStableFunc(resp.Cards, func(a, b Card) int { return rank(a.Indicator) - rank(b.Indicator) })
+	if en.cfg.MaxCards > 0 && len(resp.Cards) > en.cfg.MaxCards {
+		resp.Cards = resp.Cards[:en.cfg.MaxCards]
+	}
+	return resp
+}
+
+func rank(i Indicator) int {
+	switch i {
+	case Critical:
+		return 0
+	case Warning:
+		return 1
+	}
+	return 2
+}
+
+// guard enforces safety principles 1–3 on every suggestion, whatever the rule said:
+// no drug the patient already takes (active or on hold); no platinum–etoposide for a
+// well-differentiated NET; no SSA, everolimus or sunitinib for a NEC; no drug at all
+// while the grade is undetermined.
+func guard(e *eval, dc draftCard) draftCard {
+	kept := dc.suggestions[:0:0]
+	for _, s := range dc.suggestions {
+		if !drugsAllowed(e, s.drugs) {
+			continue
+		}
+		kept = append(kept, s)
+	}
+	dc.suggestions = kept
+	n := 0
+	for _, s := range kept {
+		if s.recommended {
+			n++
+		}
+	}
+	if n > 1 || !dc.atMostOne {
+		for i := range dc.suggestions {
+			dc.suggestions[i].recommended = false
+		}
+	}
+	return dc
+}
+
+func drugsAllowed(e *eval, drugs []string) bool {
+	if len(drugs) == 0 {
+		return true
+	}
+	if e.cls.Uncertain() || !e.treatable() {
+		return false
+	}
+	wellDiff := e.cls.Differentiation == fhirmap.DiffWell || e.cls.Category == CatNETG1 || e.cls.Category == CatNETG2 || e.cls.Category == CatNETG3
+	for _, d := range drugs {
+		if e.activeDrug(d) != nil {
+			return false
+		}
+		if wellDiff && slices.Contains(necOnlyDrugs, d) {
+			return false
+		}
+		if e.cls.Category == CatNEC && slices.Contains(netOnlyDrugs, d) {
+			return false
+		}
+	}
+	return true
+}
+
+// Override reasons offered on every card with suggestions (CDS Hooks overrideReasons).
+const OverrideSystem = "https://github.com/nencds/nencds/CodeSystem/override-reason"
+
+var overrideReasons = []Coding{
+	{System: OverrideSystem, Code: "already-addressed", Display: "Already addressed (outside this record)"},
+	{System: OverrideSystem, Code: "clinical-judgement", Display: "Not appropriate for this patient (clinical judgement)"},
+	{System: OverrideSystem, Code: "patient-declined", Display: "Patient declined"},
+	{System: OverrideSystem, Code: "data-incorrect", Display: "Patient data shown is incorrect"},
+}
+
+func (en *Engine) build(r rule, dc draftCard) Card {
+	c := Card{
+		UUID:      en.newID(),
+		Summary:   truncateSummary(dc.summary),
+		Detail:    renderDetail(dc.reason, dc.facts, dc.extra...),
+		Indicator: dc.indicator,
+		Source: Source{
+			Label: dc.guideline.Label,
+			URL:   dc.guideline.URL,
+			Topic: &Coding{System: TopicSystem, Code: r.topic, Display: r.display},
+		},
+	}
+	for _, s := range dc.suggestions {
+		if len(s.actions) == 0 {
+			continue
+		}
+		c.Suggestions = append(c.Suggestions, Suggestion{
+			Label:         s.label,
+			UUID:          en.newID(),
+			IsRecommended: s.recommended && dc.atMostOne,
+			Actions:       s.actions,
+		})
+	}
+	if len(c.Suggestions) > 0 {
+		c.SelectionBehavior = "any"
+		if dc.atMostOne {
+			c.SelectionBehavior = "at-most-one"
+		}
+		c.OverrideReasons = overrideReasons
+	}
+	if dc.guideline.URL != "" {
+		c.Links = append(c.Links, Link{Label: dc.guideline.Label, URL: dc.guideline.URL, Type: "absolute"})
+	}
+	for _, g := range dc.links {
+		if g.URL != "" {
+			c.Links = append(c.Links, Link{Label: g.Label, URL: g.URL, Type: "absolute"})
+		}
+	}
+	if en.cfg.SMARTAppURL != "" {
+		ctx, _ := json.Marshal(struct {
+			Topic string   `json:"topic"`
+			Facts []string `json:"facts,omitempty"`
+		}{r.topic, refsOf(dc.facts)})
+		c.Links = append(c.Links, Link{Label: "Open in the NEN app", URL: en.cfg.SMARTAppURL, Type: "smart", AppContext: string(ctx)})
+	}
+	return c
+}
+
+// Topic codes (GUIDELINE §4). They are a stable contract: EHR analytics and feedback
+// reports group by them.
+const (
+	TopicSummary                  = "nen-summary"
+	TopicClassificationIncomplete = "nen-classification-incomplete"
+	TopicGradeDiscordance         = "nen-grade-discordance"
+	TopicOutsideAlgorithm         = "nen-outside-algorithm"
+	TopicWorkup                   = "nen-workup"
+	TopicNECFirstLine             = "nec-first-line"
+	TopicNECLaterLine             = "nec-later-line"
+	TopicSurgery                  = "nen-surgery"
+	TopicLiverMetsSurgery         = "net-liver-mets-surgery"
+	TopicPNETTargeted             = "pnet-targeted"
+	TopicSSA                      = "net-ssa"
+	TopicPRRT                     = "net-prrt"
+	TopicLiverDirected            = "net-liver-directed"
+	TopicBoneEBRT                 = "nen-bone-mets-ebrt"
+	TopicMonitorHepatic           = "monitor-hepatic"
+	TopicMonitorCardiac           = "monitor-cardiac"
+	TopicFollowUp                 = "followup-schedule"
+	TopicSuspected                = "nen-suspected"
+)

@@ -1,0 +1,109 @@
+package cards
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/nencds/nencds/fhirmap"
+)
+
+// Shared building blocks of suggestions: a treatment suggestion carries its baseline
+// tests and monitoring tasks as further actions (GUIDELINE §4, "Rules for every card").
+// Each block leaves out what is already on record (an open order for the same code or
+// a recent result): nothing is suggested twice.
+
+func monthsToDays(at time.Time, months int) int {
+	return int(at.AddDate(0, months, 0).Sub(at).Hours() / 24)
+}
+
+// regimen returns MedicationRequests for the drugs of one regimen; two or more drugs
+// share a groupIdentifier.
+func (e *eval) regimen(note string, concepts ...string) []Action {
+	group := ""
+	if len(concepts) > 1 {
+		group = e.newID()
+	}
+	var out []Action
+	for _, c := range concepts {
+		out = append(out, e.drafts.medication(drugOf(c), group, note))
+	}
+	return out
+}
+
+// hepaticActions: a baseline hepatic function panel (unless one is recent or open) and
+// a recurring Task for a panel before each cycle.
+func (e *eval) hepaticActions(what string, cycleDays int, baseline bool) []Action {
+	var out []Action
+	codes := codingsOf("hepatic-panel")
+	if baseline && e.recentLiverTest(cycleDays) == nil && e.openOrder([]string{"hepatic-panel"}) == nil {
+		out = append(out, e.drafts.service(codes, "Hepatic function panel", "Draft order: hepatic function panel (baseline before "+what+")"))
+	}
+	if !e.openTask(codes) {
+		out = append(out, e.drafts.monitoringTask(codes, "Hepatic function panel each cycle",
+			fmt.Sprintf("Hepatic function panel before each cycle of %s (every %d days)", what, cycleDays),
+			cycleDays, e.cfg.TaskRepetitions))
+	}
+	return out
+}
+
+// echoAction: an echocardiogram for a baseline LVEF, unless an LVEF is recent or an
+// echocardiogram is open.
+func (e *eval) echoAction(why string) []Action {
+	if e.recentLVEF(e.cfg.Recent.LVEFBaselineDays) != nil || e.openOrder([]string{"echocardiogram"}) != nil {
+		return nil
+	}
+	return []Action{e.drafts.service(codingsOf("echocardiogram"), "Transthoracic echocardiogram (LVEF)", "Draft order: echocardiogram, "+why)}
+}
+
+// followUpActions: a recurring follow-up visit Task and a recurring cross-sectional
+// imaging Task, each unless one is open; the imaging task also waits when a CT/MRI is
+// recent.
+func (e *eval) followUpActions(what string) []Action {
+	var out []Action
+	visit := []fhirCoding{orderCoding(OrderFollowUpVisit, "Oncology follow-up visit")}
+	if !e.openTask(visit) {
+		out = append(out, e.drafts.monitoringTask(visit, "Oncology follow-up visit",
+			fmt.Sprintf("Oncology follow-up visit every %d months on %s", e.cfg.FollowUpMonths, what),
+			monthsToDays(e.p.At, e.cfg.FollowUpMonths), e.cfg.TaskRepetitions))
+	}
+	img := codingsOf("ct-abdomen-pelvis-contrast")
+	if !e.openTask(img) && e.openOrder([]string{"ct-abdomen-pelvis-contrast", "mri-abdomen"}) == nil {
+		out = append(out, e.drafts.monitoringTask(img, "Cross-sectional imaging (contrast CT or MRI)",
+			fmt.Sprintf("Contrast CT or MRI every %d months on %s", e.cfg.ImagingMonths, what),
+			monthsToDays(e.p.At, e.cfg.ImagingMonths), e.cfg.TaskRepetitions))
+	}
+	return out
+}
+
+// openTask reports an open order (ServiceRequest or Task) with one of the codings.
+func (e *eval) openTask(codings []fhirCoding) bool {
+	for _, o := range e.p.OpenOrders {
+		for _, have := range o.Codes {
+			for _, w := range codings {
+				if have.System == w.System && have.Code == w.Code {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// recentLVEF returns the most recent LVEF within days.
+func (e *eval) recentLVEF(days int) *fhirmap.LVEF {
+	for i := range e.p.LVEF {
+		if within(e.p.LVEF[i].Date, e.p.At, days) {
+			return &e.p.LVEF[i]
+		}
+	}
+	return nil
+}
+
+// mdtReview is a draft ServiceRequest for a multidisciplinary tumour board review.
+func (e *eval) mdtReview(why string) []Action {
+	c := orderCoding(OrderMDTReview, "Multidisciplinary tumour board review")
+	if e.openTask([]fhirCoding{c}) {
+		return nil
+	}
+	return []Action{e.drafts.service([]fhirCoding{c}, "Multidisciplinary tumour board (MDT) review: "+why, "Draft request: MDT review ("+why+")")}
+}

@@ -1,0 +1,266 @@
+package cards
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nencds/nencds/fhirmap"
+)
+
+// Category is the WHO 2019 category named by the nen-summary card (GUIDELINE §3).
+type Category string
+
+const (
+	CatNETG1        Category = "NET G1"
+	CatNETG2        Category = "NET G2"
+	CatNETG3        Category = "NET G3"
+	CatNEC          Category = "NEC"
+	CatMiNEN        Category = "MiNEN"
+	CatUndetermined Category = "NEN, grade undetermined"
+)
+
+// Ki67Grade is the WHO 2019 grade of a Ki-67 index in percent: < 3 → 1, 3–20 → 2
+// (both bounds inclusive), > 20 → 3.
+func Ki67Grade(percent float64) int {
+	switch {
+	case percent < 3:
+		return 1
+	case percent <= 20:
+		return 2
+	default:
+		return 3
+	}
+}
+
+// MitoticGrade is the WHO 2019 grade of a mitotic count per 2 mm²: < 2 → 1, 2–20 → 2,
+// > 20 → 3.
+func MitoticGrade(per2mm2 float64) int {
+	switch {
+	case per2mm2 < 2:
+		return 1
+	case per2mm2 <= 20:
+		return 2
+	default:
+		return 3
+	}
+}
+
+// Classification is the category of the tumour and the facts that decided it.
+type Classification struct {
+	Category Category
+	// Grade is 1–3, or 0 when neither Ki-67, mitotic count nor a grade label is known.
+	Grade int
+	// Differentiation as decided (unknown when absent or conflicting).
+	Differentiation fhirmap.Differentiation
+	// Ki67, Mitoses and Label are the most recent values (nil when absent).
+	Ki67    *fhirmap.Ki67
+	Mitoses *fhirmap.MitoticCount
+	Label   *fhirmap.GradeLabel
+	// DiffSource is the fact that gave the differentiation ("" ref when derived from a
+	// Diagnosis code).
+	DiffSource fhirmap.Source
+	DiffFrom   string
+	// MiNEN: ICD-O-3 8154/3 found.
+	MiNEN bool
+	// OutsideSite: lung or thymus, graded by mitoses and necrosis, not the digestive
+	// Ki-67 cut-offs.
+	OutsideSite bool
+	// Incomplete holds why the category could not be decided safely (principles 1 and
+	// 5); empty when complete.
+	Incomplete []string
+	// Notes are data-quality notes found while classifying (e.g. a grade label that
+	// contradicts the Ki-67 value).
+	Notes []fhirmap.Note
+}
+
+// Uncertain reports whether the classification may not drive a treatment suggestion.
+func (c Classification) Uncertain() bool { return c.Category == CatUndetermined }
+
+// WellDifferentiatedNET reports a NET G1 or G2 (the categories the source's treatment
+// algorithm covers).
+func (c Classification) WellDifferentiatedNET() bool {
+	return c.Category == CatNETG1 || c.Category == CatNETG2
+}
+
+// Classify applies GUIDELINE §3 to the picture.
+func Classify(p *fhirmap.Picture) Classification {
+	var c Classification
+	if len(p.Ki67) > 0 {
+		c.Ki67 = &p.Ki67[0]
+	}
+	if len(p.Mitoses) > 0 {
+		c.Mitoses = &p.Mitoses[0]
+	}
+	for i := range p.GradeLabels {
+		if p.GradeLabels[i].Grade > 0 {
+			c.Label = &p.GradeLabels[i]
+			break
+		}
+	}
+	site := primarySite(p)
+	c.OutsideSite = site == fhirmap.SiteLung || site == fhirmap.SiteThymus
+	c.MiNEN = hasMiNEN(p)
+	c.Differentiation, c.DiffSource, c.DiffFrom = differentiation(p, &c)
+
+	kiGrade, mitGrade := 0, 0
+	if c.Ki67 != nil {
+		kiGrade = Ki67Grade(c.Ki67.Percent)
+	}
+	if c.Mitoses != nil {
+		mitGrade = MitoticGrade(c.Mitoses.Per2mm2)
+	}
+	c.Grade = max(kiGrade, mitGrade)
+	if c.Grade == 0 && c.Label != nil {
+		c.Grade = c.Label.Grade
+	}
+	if c.Label != nil && (kiGrade > 0 || mitGrade > 0) && c.Label.Grade != c.Grade && !hasGradeMismatchNote(p, c.Label.Ref) {
+		c.Notes = append(c.Notes, fhirmap.Note{
+			Kind: fhirmap.NoteGradeMismatch, Ref: c.Label.Ref,
+			Text: fmt.Sprintf("Reported grade %q contradicts the computed grade G%d (Ki-67 / mitotic count); the numeric value is used.", c.Label.Label, c.Grade),
+		})
+	}
+
+	switch {
+	case c.MiNEN:
+		c.Category = CatMiNEN
+	case c.OutsideSite:
+		// Lung and thymus: the digestive cut-offs do not apply. A poorly differentiated
+		// tumour is a NEC; otherwise the grade is left to the MDT.
+		if c.Differentiation == fhirmap.DiffPoor {
+			c.Category = CatNEC
+		} else {
+			c.Category = CatUndetermined
+		}
+	case c.Grade == 0:
+		c.Incomplete = append(c.Incomplete, "no Ki-67 index, mitotic count or histologic grade on record")
+		if c.Differentiation == fhirmap.DiffPoor {
+			c.Category = CatNEC // a NEC is high grade by definition
+		} else {
+			c.Category = CatUndetermined
+		}
+	case c.Grade <= 2:
+		if c.Differentiation == fhirmap.DiffPoor {
+			c.Category = CatUndetermined
+			c.Incomplete = append(c.Incomplete, fmt.Sprintf("poorly differentiated morphology recorded with a G%d proliferation index; a NEC is always high grade", c.Grade))
+		} else if c.Grade == 1 {
+			c.Category = CatNETG1
+		} else {
+			c.Category = CatNETG2
+		}
+	default: // G3
+		switch c.Differentiation {
+		case fhirmap.DiffWell:
+			c.Category = CatNETG3
+		case fhirmap.DiffPoor:
+			c.Category = CatNEC
+		default:
+			c.Category = CatUndetermined
+			c.Incomplete = append(c.Incomplete, "high-grade proliferation (G3) without a recorded differentiation: NET G3 and NEC are told apart by morphology")
+		}
+	}
+	if c.DiffFrom == "conflict" {
+		c.Incomplete = append(c.Incomplete, "conflicting differentiation on record (well and poorly differentiated)")
+		if c.Category != CatMiNEN && !c.OutsideSite {
+			c.Category = CatUndetermined
+		}
+	}
+	return c
+}
+
+func hasGradeMismatchNote(p *fhirmap.Picture, ref string) bool {
+	for _, n := range p.Notes {
+		if n.Kind == fhirmap.NoteGradeMismatch && n.Ref == ref {
+			return true
+		}
+	}
+	return false
+}
+
+func hasMiNEN(p *fhirmap.Picture) bool {
+	for _, d := range p.Diagnoses {
+		if d.Morphology == "8154/3" || d.Concept == "morph-minen" {
+			return true
+		}
+	}
+	for _, m := range p.Morphologies {
+		if m.Code == "8154/3" {
+			return true
+		}
+	}
+	return false
+}
+
+// differentiation decides well/poor: an explicit differentiation observation wins (the
+// most recent); otherwise morphology and diagnosis codes. Well and poor both derived
+// from codes is a conflict (reported as "conflict", differentiation unknown).
+func differentiation(p *fhirmap.Picture, c *Classification) (fhirmap.Differentiation, fhirmap.Source, string) {
+	for _, f := range p.Differentiation {
+		if f.From == "observation" && f.Value != fhirmap.DiffUnknown {
+			return f.Value, f.Source, "observation"
+		}
+	}
+	type cand struct {
+		v    fhirmap.Differentiation
+		src  fhirmap.Source
+		from string
+	}
+	var cands []cand
+	for _, f := range p.Differentiation {
+		if f.Value != fhirmap.DiffUnknown {
+			cands = append(cands, cand{f.Value, f.Source, f.From})
+		}
+	}
+	for _, m := range p.Morphologies {
+		if m.Differentiation != fhirmap.DiffUnknown {
+			cands = append(cands, cand{m.Differentiation, m.Source, "ICD-O-3 " + m.Code})
+		}
+	}
+	for _, d := range p.Diagnoses {
+		if d.Differentiation != fhirmap.DiffUnknown {
+			cands = append(cands, cand{d.Differentiation, d.Source, "diagnosis code " + firstCode(d.Codes)})
+		}
+	}
+	if len(cands) == 0 {
+		return fhirmap.DiffUnknown, fhirmap.Source{}, ""
+	}
+	for _, x := range cands[1:] {
+		if x.v != cands[0].v {
+			return fhirmap.DiffUnknown, fhirmap.Source{}, "conflict"
+		}
+	}
+	return cands[0].v, cands[0].src, cands[0].from
+}
+
+func firstCode(cs []fhirmap.Coding) string {
+	if len(cs) == 0 {
+		return ""
+	}
+	return cs[0].Code
+}
+
+// primarySite is the site of the first NEN diagnosis that names one.
+func primarySite(p *fhirmap.Picture) fhirmap.Site {
+	for _, d := range p.Diagnoses {
+		if d.Site != fhirmap.SiteUnknown {
+			return d.Site
+		}
+	}
+	return fhirmap.SiteUnknown
+}
+
+// siteText is a site in words for summaries.
+func siteText(s fhirmap.Site) string {
+	if s == fhirmap.SiteUnknown {
+		return "primary site unknown"
+	}
+	return strings.ReplaceAll(string(s), "-", " ")
+}
+
+// gep reports whether a site is gastroenteropancreatic (or not known to be otherwise).
+func gep(s fhirmap.Site) bool {
+	switch s {
+	case fhirmap.SiteLung, fhirmap.SiteThymus, fhirmap.SiteKidney:
+		return false
+	}
+	return true
+}

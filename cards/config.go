@@ -1,0 +1,130 @@
+package cards
+
+// Config holds the local policy: every threshold, window and limit that a site may
+// set differently, with the defaults of DefaultConfig documented on each field.
+// Rules read only Config and the Picture; nothing here is read from the environment.
+type Config struct {
+	// MaxCards caps the number of cards returned, after ordering critical, warning,
+	// info (0: no cap). Default 10.
+	MaxCards int `json:"maxCards"`
+	// SMARTAppURL, when set, adds a "smart" link to every card whose appContext names
+	// the topic code and the facts the card used. Default "" (no smart link).
+	SMARTAppURL string `json:"smartAppUrl,omitempty"`
+
+	// ElderlyAge: from this age (years, at the evaluation time) carboplatin rather than
+	// cisplatin is the recommended partner of etoposide (nec-first-line). Default 70.
+	ElderlyAge int `json:"elderlyAge"`
+	// ECOGSurgeryMax: the highest ECOG score counted as fit for surgery (nen-surgery).
+	// Default 1.
+	ECOGSurgeryMax int `json:"ecogSurgeryMax"`
+	// ECOGChemoMax: the highest ECOG score for which platinum–etoposide is suggested
+	// (nec-first-line, nec-later-line). Default 2.
+	ECOGChemoMax int `json:"ecogChemoMax"`
+	// ECOGCarboplatinPreferred: from this ECOG score carboplatin is the recommended
+	// platinum (nec-first-line). Default 2.
+	ECOGCarboplatinPreferred int `json:"ecogCarboplatinPreferred"`
+	// ECOGOutsideAlgorithm: a NEC with ECOG at or above this score goes to MDT review
+	// (nen-outside-algorithm) instead of chemotherapy cards. Default 3.
+	ECOGOutsideAlgorithm int `json:"ecogOutsideAlgorithm"`
+
+	// ProgressionWindowMonths: a "worsened" cancer disease status counts as progression
+	// when it is at most this many months before the evaluation time. Default 6.
+	ProgressionWindowMonths int `json:"progressionWindowMonths"`
+
+	// Recent is how long a result stays "recent": a result within its window suppresses
+	// a suggestion to order the same test again.
+	Recent RecentWindows `json:"recent"`
+
+	// CycleDaysChemo is the cycle length of intravenous chemotherapy (platinum–etoposide,
+	// FOLFIRI): hepatic panel due each cycle. Default 21.
+	CycleDaysChemo int `json:"cycleDaysChemo"`
+	// CycleDaysOral is the cycle length of oral targeted therapy and CAPTEM (sunitinib,
+	// everolimus, temozolomide, capecitabine). Default 28.
+	CycleDaysOral int `json:"cycleDaysOral"`
+	// FollowUpMonths is the interval of follow-up visits on active treatment. Default 3.
+	FollowUpMonths int `json:"followUpMonths"`
+	// ImagingMonths is the interval of cross-sectional imaging (CT or MRI) on active
+	// treatment. Default 6.
+	ImagingMonths int `json:"imagingMonths"`
+	// TaskRepetitions is restriction.repetitions of a recurring monitoring Task (how many
+	// occurrences the draft plans). Default 6.
+	TaskRepetitions int `json:"taskRepetitions"`
+
+	// LVEFLowerLimit: an LVEF below this percentage counts as reduced (monitor-cardiac).
+	// Default 50.
+	LVEFLowerLimit float64 `json:"lvefLowerLimit"`
+	// LVEFRelativeDrop: a relative fall from baseline of at least this fraction, with an
+	// LVEF below LVEFLowerLimit, makes monitor-cardiac critical. Default 0.20.
+	LVEFRelativeDrop float64 `json:"lvefRelativeDrop"`
+
+	// Guidelines are the labels and URLs cited by the cards.
+	Guidelines Guidelines `json:"guidelines"`
+}
+
+// RecentWindows are the "recent result" windows per test, in days.
+type RecentWindows struct {
+	// ChromograninADays: chromogranin A result. Default 180.
+	ChromograninADays int `json:"chromograninADays"`
+	// FiveHIAADays: 5-HIAA (urine or plasma) result. Default 180.
+	FiveHIAADays int `json:"fiveHIAADays"`
+	// CrossSectionalDays: contrast CT or MRI for the baseline work-up. Default 90.
+	CrossSectionalDays int `json:"crossSectionalDays"`
+	// SSTRImagingDays: somatostatin receptor imaging for the baseline work-up. Default 365.
+	SSTRImagingDays int `json:"sstrImagingDays"`
+	// LVEFBaselineDays: an LVEF at most this many days before the start of sunitinib
+	// (or any time after it) counts as its baseline. Default 90.
+	LVEFBaselineDays int `json:"lvefBaselineDays"`
+}
+
+// Guideline is a cited source: the label shown on a card and its URL.
+type Guideline struct {
+	Label string `json:"label"`
+	URL   string `json:"url"`
+}
+
+// Guidelines are the sources the rules cite (GUIDELINE.md section 5).
+type Guidelines struct {
+	ESMO      Guideline `json:"esmo"`      // ESMO 2020 GEP-NEN
+	ENETS     Guideline `json:"enets"`     // ENETS 2023 NEC guidance
+	WHO       Guideline `json:"who"`       // WHO 2019 / Rindi 2018 classification
+	NCCN      Guideline `json:"nccn"`      // NCCN Neuroendocrine and Adrenal Tumors
+	Sutent    Guideline `json:"sutent"`    // SUTENT US prescribing information
+	Afinitor  Guideline `json:"afinitor"`  // AFINITOR US prescribing information
+	Lutathera Guideline `json:"lutathera"` // LUTATHERA US prescribing information
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		MaxCards:                 10,
+		ElderlyAge:               70,
+		ECOGSurgeryMax:           1,
+		ECOGChemoMax:             2,
+		ECOGCarboplatinPreferred: 2,
+		ECOGOutsideAlgorithm:     3,
+		ProgressionWindowMonths:  6,
+		Recent: RecentWindows{
+			ChromograninADays:  180,
+			FiveHIAADays:       180,
+			CrossSectionalDays: 90,
+			SSTRImagingDays:    365,
+			LVEFBaselineDays:   90,
+		},
+		CycleDaysChemo:   21,
+		CycleDaysOral:    28,
+		FollowUpMonths:   3,
+		ImagingMonths:    6,
+		TaskRepetitions:  6,
+		LVEFLowerLimit:   50,
+		LVEFRelativeDrop: 0.20,
+		Guidelines: Guidelines{
+			ESMO:      Guideline{"ESMO 2020 GEP-NEN guideline (Pavel et al., Ann Oncol 2020)", "https://doi.org/10.1016/j.annonc.2020.03.304"},
+			ENETS:     Guideline{"ENETS 2023 guidance, digestive NEC (Sorbye et al.)", "https://doi.org/10.1111/jne.13249"},
+			WHO:       Guideline{"WHO 2019 classification of digestive NEN (Rindi et al. 2018)", "https://doi.org/10.1038/s41379-018-0110-y"},
+			NCCN:      Guideline{"NCCN Guidelines, Neuroendocrine and Adrenal Tumors", "https://www.nccn.org/guidelines"},
+			Sutent:    Guideline{"SUTENT (sunitinib) US prescribing information", "https://dailymed.nlm.nih.gov/dailymed/search.cfm?query=sutent"},
+			Afinitor:  Guideline{"AFINITOR (everolimus) US prescribing information", "https://dailymed.nlm.nih.gov/dailymed/search.cfm?query=afinitor"},
+			Lutathera: Guideline{"LUTATHERA (lutetium Lu 177 dotatate) US prescribing information", "https://dailymed.nlm.nih.gov/dailymed/search.cfm?query=lutathera"},
+		},
+	}
+}

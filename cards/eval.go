@@ -1,0 +1,280 @@
+package cards
+
+import (
+	"slices"
+
+	"github.com/nencds/nencds/fhirmap"
+)
+
+// eval is what the rules share during one evaluation: the picture, the config, the
+// classification and the derived facts every rule needs (computed once).
+type eval struct {
+	p      *fhirmap.Picture
+	cfg    Config
+	cls    Classification
+	newID  func() string
+	drafts drafts
+
+	// primary is the NEN diagnosis the cards are about (nil: no NEN on record).
+	primary *fhirmap.Diagnosis
+	// malignant: at least one NEN diagnosis that is not benign (D3A.*).
+	malignant bool
+	// confirmed: the primary diagnosis is not unconfirmed/provisional/differential.
+	confirmed bool
+	// activeDisease: clinical status not inactive/remission/resolved.
+	activeDisease bool
+	site          fhirmap.Site
+	ecog          *fhirmap.Performance
+	// progression is the most recent disease status within the progression window when
+	// it says "progression" (nil otherwise).
+	progression *fhirmap.DiseaseStatus
+}
+
+func newEval(p *fhirmap.Picture, cfg Config, newID func() string) *eval {
+	e := &eval{p: p, cfg: cfg, newID: newID}
+	e.primary = pickPrimary(p.Diagnoses)
+	for _, d := range p.Diagnoses {
+		if !d.Benign {
+			e.malignant = true
+		}
+	}
+	if e.primary != nil {
+		switch e.primary.VerificationStatus {
+		case "unconfirmed", "provisional", "differential":
+		default:
+			e.confirmed = true
+		}
+		switch e.primary.ClinicalStatus {
+		case "inactive", "remission", "resolved":
+		default:
+			e.activeDisease = true
+		}
+	}
+	e.cls = Classify(p)
+	e.site = primarySite(p)
+	for i := range p.Performance {
+		if p.Performance[i].Scale == "ecog" {
+			e.ecog = &p.Performance[i]
+			break
+		}
+	}
+	for i := range p.DiseaseStatus {
+		ds := &p.DiseaseStatus[i]
+		if ds.Date.IsZero() || ds.Date.Before(p.At.AddDate(0, -cfg.ProgressionWindowMonths, 0)) {
+			continue
+		}
+		if ds.Value == fhirmap.StatusProgression {
+			e.progression = ds
+		}
+		break // the most recent status in the window decides
+	}
+	patient := p.Patient.Ref
+	if patient == "" {
+		patient = "Patient/" + p.PatientID
+	}
+	reason := ""
+	if e.primary != nil {
+		reason = e.primary.Ref
+	}
+	e.drafts = drafts{patient: patient, reason: reason, at: p.At, newID: newID}
+	return e
+}
+
+// pickPrimary prefers a malignant, confirmed diagnosis, then a malignant one, then any.
+func pickPrimary(ds []fhirmap.Diagnosis) *fhirmap.Diagnosis {
+	for i := range ds {
+		switch ds[i].VerificationStatus {
+		case "unconfirmed", "provisional", "differential":
+			continue
+		}
+		if !ds[i].Benign {
+			return &ds[i]
+		}
+	}
+	for i := range ds {
+		if !ds[i].Benign {
+			return &ds[i]
+		}
+	}
+	if len(ds) > 0 {
+		return &ds[0]
+	}
+	return nil
+}
+
+// nen reports whether a NEN is on record.
+func (e *eval) nen() bool { return e.primary != nil }
+
+// treatable: a malignant, confirmed, active NEN whose category is decided and inside
+// the source's algorithm (not MiNEN, not lung/thymus). Treatment rules add their own
+// category conditions on top.
+func (e *eval) treatable() bool {
+	return e.nen() && e.malignant && e.confirmed && e.activeDisease &&
+		!e.cls.Uncertain() && e.cls.Category != CatMiNEN && !e.cls.OutsideSite
+}
+
+// ecogAtMost reports ECOG ≤ limit, or unknown.
+func (e *eval) ecogAtMost(limit int) bool { return e.ecog == nil || e.ecog.Score <= limit }
+
+// activeDrug returns the active (or on-hold) therapy record of a drug concept.
+func (e *eval) activeDrug(concepts ...string) *fhirmap.Therapy {
+	for i := range e.p.Therapies {
+		if e.p.Therapies[i].Active && slices.Contains(concepts, e.p.Therapies[i].Drug) {
+			return &e.p.Therapies[i]
+		}
+	}
+	return nil
+}
+
+// anyDrug returns the most recent therapy record (active or past) of a drug concept.
+func (e *eval) anyDrug(concepts ...string) *fhirmap.Therapy {
+	for i := range e.p.Therapies {
+		if slices.Contains(concepts, e.p.Therapies[i].Drug) {
+			return &e.p.Therapies[i]
+		}
+	}
+	return nil
+}
+
+// Drug groups.
+var (
+	platinumDrugs = []string{"cisplatin", "carboplatin"}
+	chemoDrugs    = []string{"cisplatin", "carboplatin", "etoposide", "temozolomide", "capecitabine", "fluorouracil", "irinotecan"}
+	ivChemoDrugs  = []string{"cisplatin", "carboplatin", "etoposide", "fluorouracil", "irinotecan"}
+	targetedDrugs = []string{"sunitinib", "everolimus"}
+	ssaDrugs      = []string{"octreotide", "lanreotide"}
+	necOnlyDrugs  = []string{"cisplatin", "carboplatin", "etoposide"}
+	netOnlyDrugs  = []string{"octreotide", "lanreotide", "everolimus", "sunitinib"}
+)
+
+// openOrder returns the open ServiceRequest/Task with a coding of one of the concepts
+// (or one of the extra codings), nil when none.
+func (e *eval) openOrder(concepts []string, extra ...fhirCoding) *fhirmap.OpenOrder {
+	want := codingsOf(concepts...)
+	want = append(want, extra...)
+	for i := range e.p.OpenOrders {
+		for _, have := range e.p.OpenOrders[i].Codes {
+			for _, w := range want {
+				if have.System == w.System && have.Code == w.Code {
+					return &e.p.OpenOrders[i]
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func openOrderFact(o *fhirmap.OpenOrder) fact {
+	v := o.ResourceType
+	if o.Text != "" {
+		v += ": " + o.Text
+	} else if len(o.Codes) > 0 {
+		v += ": " + o.Codes[0].Code
+	}
+	if o.Status != "" {
+		v += " (" + o.Status + ")"
+	}
+	return fact{"Open order", v, o.Source}
+}
+
+// recentMarker returns the most recent marker of the kinds within days.
+func (e *eval) recentMarker(days int, kinds ...fhirmap.MarkerKind) *fhirmap.Marker {
+	for i := range e.p.Markers {
+		m := &e.p.Markers[i]
+		if slices.Contains(kinds, m.Kind) && within(m.Date, e.p.At, days) {
+			return m
+		}
+	}
+	return nil
+}
+
+// recentCrossSection returns the most recent CT/MRI within days.
+func (e *eval) recentCrossSection(days int) *fhirmap.ImagingStudy {
+	for i := range e.p.CrossSections {
+		if within(e.p.CrossSections[i].Date, e.p.At, days) {
+			return &e.p.CrossSections[i]
+		}
+	}
+	return nil
+}
+
+// recentSSTR returns the most recent SSTR imaging within days.
+func (e *eval) recentSSTR(days int) *fhirmap.SSTRImaging {
+	for i := range e.p.SSTR {
+		if within(e.p.SSTR[i].Date, e.p.At, days) {
+			return &e.p.SSTR[i]
+		}
+	}
+	return nil
+}
+
+// recentLiverTest returns the most recent hepatic panel, ALT, AST or bilirubin within days.
+func (e *eval) recentLiverTest(days int) *fhirmap.LabResult {
+	for i := range e.p.LiverTests {
+		if within(e.p.LiverTests[i].Date, e.p.At, days) {
+			return &e.p.LiverTests[i]
+		}
+	}
+	return nil
+}
+
+// sstrPositive returns the most recent SSTR study with a result, when it is positive.
+func (e *eval) sstrPositive() *fhirmap.SSTRImaging {
+	for i := range e.p.SSTR {
+		switch e.p.SSTR[i].Result {
+		case fhirmap.SSTRPositive:
+			return &e.p.SSTR[i]
+		case fhirmap.SSTRNegative:
+			return nil
+		}
+	}
+	return nil
+}
+
+// cycleDays is the shortest cycle among the active drugs (oral targeted and CAPTEM 28,
+// IV chemotherapy 21).
+func (e *eval) cycleDays(active []fhirmap.Therapy) int {
+	days := 0
+	for _, t := range active {
+		d := e.cfg.CycleDaysOral
+		if slices.Contains(ivChemoDrugs, t.Drug) {
+			d = e.cfg.CycleDaysChemo
+		}
+		if days == 0 || d < days {
+			days = d
+		}
+	}
+	return days
+}
+
+// baseFacts are the facts every treatment card starts from: the diagnosis and the
+// classification inputs.
+func (e *eval) baseFacts() []fact {
+	var fs []fact
+	if e.primary != nil {
+		fs = append(fs, diagnosisFact(*e.primary))
+	}
+	fs = append(fs, e.classFacts()...)
+	return fs
+}
+
+func (e *eval) classFacts() []fact {
+	var fs []fact
+	if e.cls.Ki67 != nil {
+		fs = append(fs, ki67Fact(e.cls.Ki67))
+	}
+	if e.cls.Mitoses != nil {
+		fs = append(fs, mitosesFact(e.cls.Mitoses))
+	}
+	if e.cls.Label != nil {
+		fs = append(fs, fact{"Reported grade", e.cls.Label.Label, e.cls.Label.Source})
+	}
+	if e.cls.Differentiation != fhirmap.DiffUnknown {
+		v := string(e.cls.Differentiation) + " differentiated"
+		if e.cls.DiffFrom != "" {
+			v += " (from " + e.cls.DiffFrom + ")"
+		}
+		fs = append(fs, fact{"Differentiation", v, e.cls.DiffSource})
+	}
+	return fs
+}

@@ -1,0 +1,91 @@
+package cards
+
+import (
+	"strings"
+
+	"github.com/nencds/nencds/fhirmap"
+)
+
+// Topic nen-summary — what nencds understood about the patient.
+//
+// When: a NEN diagnosis is on record (one card, whatever its status).
+// Then: an info card whose summary names the category (exactly one of NET G1, NET G2,
+// NET G3, NEC, MiNEN, "NEN, grade undetermined"), the primary site and the extent;
+// its detail lists every fact used (value, date, reference) and every data-quality
+// note of the picture. No suggestions.
+//
+// Guideline: GUIDELINE §3 (WHO 2019 classification) and §4 row nen-summary; source
+// WHO 2019 / Rindi et al. 2018.
+func ruleSummary(e *eval) []draftCard {
+	if !e.nen() {
+		return nil
+	}
+	summary := string(e.cls.Category) + ", " + siteText(e.site) + ", " + extentText(e.p.Extent)
+	if !e.malignant {
+		summary = "Benign carcinoid tumour (D3A), " + siteText(e.site)
+	}
+	var facts []fact
+	for _, d := range e.p.Diagnoses {
+		facts = append(facts, diagnosisFact(d))
+	}
+	facts = append(facts, e.classFacts()...)
+	for _, s := range e.p.Secondaries {
+		facts = append(facts, conditionFact("Metastasis ("+string(s.Location)+")", s.ConditionFact))
+	}
+	for _, t := range e.p.TNM {
+		facts = append(facts, fact{"TNM " + string(t.Kind), t.Value, t.Source})
+	}
+	if len(e.p.Extent.Evidence) > 0 {
+		facts = append(facts, extentFact(e.p.Extent))
+	}
+	if e.p.Patient.AgeKnown {
+		facts = append(facts, ageFact(e.p.Patient))
+	}
+	if e.ecog != nil {
+		facts = append(facts, ecogFact(e.ecog))
+	}
+	if len(e.p.DiseaseStatus) > 0 {
+		facts = append(facts, statusFact(e.p.DiseaseStatus[0]))
+	}
+	if len(e.p.SSTR) > 0 {
+		facts = append(facts, sstrFact(e.p.SSTR[0]))
+	}
+	for _, t := range e.p.Therapies {
+		facts = append(facts, therapyFact(t))
+	}
+	reason := "A neuroendocrine neoplasm is on record. Category by WHO 2019: grade = the higher of the Ki-67 grade and the mitotic grade; differentiation separates NET G3 from NEC."
+	if len(e.cls.Incomplete) > 0 {
+		reason += " Classification incomplete: " + strings.Join(e.cls.Incomplete, "; ") + "."
+	}
+	var notes []fhirmap.Note
+	notes = append(notes, e.p.Notes...)
+	notes = append(notes, e.cls.Notes...)
+	return []draftCard{{
+		indicator: Info,
+		summary:   summary,
+		reason:    reason,
+		facts:     facts,
+		extra:     []string{notesMarkdown(notes)},
+		guideline: e.cfg.Guidelines.WHO,
+	}}
+}
+
+// notesMarkdown lists every data-quality note. Notes about entered-in-error or refuted
+// data never carry the value (fhirmap writes them that way; principle 4).
+func notesMarkdown(notes []fhirmap.Note) string {
+	if len(notes) == 0 {
+		return "**Data-quality notes**: none."
+	}
+	var b strings.Builder
+	b.WriteString("**Data-quality notes**\n")
+	for _, n := range notes {
+		b.WriteString("\n- ")
+		b.WriteString(string(n.Kind))
+		b.WriteString(": ")
+		b.WriteString(n.Text)
+		if n.Ref != "" {
+			b.WriteString(" (`" + n.Ref + "`)")
+		}
+	}
+	return b.String()
+}

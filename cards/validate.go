@@ -1,0 +1,188 @@
+package cards
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxSummary is the CDS Hooks limit on a card summary: fewer than 140 characters.
+const MaxSummary = 140
+
+// Validate checks the CDS Hooks invariants of one card: summary shorter than 140
+// characters, indicator info|warning|critical, source.label, uuid on the card and its
+// suggestions, selectionBehavior whenever there are suggestions, at most one
+// isRecommended and only with at-most-one, description on every action, display on
+// every override reason, appContext only on smart links, and no null, empty string,
+// empty object or empty array anywhere in its JSON. It returns every problem found.
+func (c Card) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.UUID == "" {
+		bad("card: uuid missing")
+	}
+	if c.Summary == "" {
+		bad("card: summary missing")
+	}
+	if n := utf8.RuneCountInString(c.Summary); n >= MaxSummary {
+		bad("card: summary has %d characters, want < %d", n, MaxSummary)
+	}
+	switch c.Indicator {
+	case Info, Warning, Critical:
+	default:
+		bad("card: indicator %q not info|warning|critical", c.Indicator)
+	}
+	if c.Source.Label == "" {
+		bad("card: source.label missing")
+	}
+	if c.Source.Topic != nil && (c.Source.Topic.Code == "" || c.Source.Topic.System == "") {
+		bad("card: source.topic without system or code")
+	}
+	if len(c.Suggestions) > 0 {
+		switch c.SelectionBehavior {
+		case "at-most-one", "any":
+		default:
+			bad("card: selectionBehavior %q with suggestions, want at-most-one or any", c.SelectionBehavior)
+		}
+	} else if c.SelectionBehavior != "" {
+		bad("card: selectionBehavior without suggestions")
+	}
+	recommended := 0
+	for i, s := range c.Suggestions {
+		if s.UUID == "" {
+			bad("suggestion %d: uuid missing", i)
+		}
+		if s.Label == "" {
+			bad("suggestion %d: label missing", i)
+		}
+		if s.IsRecommended {
+			recommended++
+		}
+		for j, a := range s.Actions {
+			if a.Description == "" {
+				bad("suggestion %d action %d: description missing", i, j)
+			}
+			switch a.Type {
+			case "create", "update":
+				if len(a.Resource) == 0 {
+					bad("suggestion %d action %d: %s without resource", i, j, a.Type)
+				}
+			case "delete":
+			default:
+				bad("suggestion %d action %d: type %q", i, j, a.Type)
+			}
+		}
+	}
+	if recommended > 1 {
+		bad("card: %d suggestions isRecommended, want at most one", recommended)
+	}
+	if recommended == 1 && c.SelectionBehavior != "at-most-one" {
+		bad("card: isRecommended needs selectionBehavior at-most-one")
+	}
+	for i, r := range c.OverrideReasons {
+		if r.Display == "" {
+			bad("overrideReason %d: display missing", i)
+		}
+	}
+	for i, l := range c.Links {
+		if l.Label == "" || l.URL == "" {
+			bad("link %d: label and url required", i)
+		}
+		switch l.Type {
+		case "absolute":
+			if l.AppContext != "" {
+				bad("link %d: appContext on an absolute link", i)
+			}
+		case "smart":
+		default:
+			bad("link %d: type %q", i, l.Type)
+		}
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		bad("card: marshal: %v", err)
+	} else if err := CheckJSON(raw); err != nil {
+		bad("card: %v", err)
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks every card of the response.
+func (r Response) Validate() error {
+	var errs []error
+	if r.Cards == nil {
+		errs = append(errs, errors.New("response: cards is nil (would marshal as null)"))
+	}
+	for i, c := range r.Cards {
+		if err := c.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("card %d (%s): %w", i, topicOf(c), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func topicOf(c Card) string {
+	if c.Source.Topic == nil {
+		return ""
+	}
+	return c.Source.Topic.Code
+}
+
+// CheckJSON reports every null, empty string, empty object and empty array in a JSON
+// document, by path. FHIR forbids them in resources and CDS Hooks clients reject them.
+func CheckJSON(raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	var problems []string
+	walkJSON(v, "$", &problems)
+	if len(problems) > 0 {
+		return fmt.Errorf("empty or null JSON values at %s", strings.Join(problems, ", "))
+	}
+	return nil
+}
+
+func walkJSON(v any, path string, problems *[]string) {
+	switch x := v.(type) {
+	case nil:
+		*problems = append(*problems, path+" (null)")
+	case string:
+		if strings.TrimSpace(x) == "" {
+			*problems = append(*problems, path+" (empty string)")
+		}
+	case []any:
+		if len(x) == 0 {
+			*problems = append(*problems, path+" (empty array)")
+		}
+		for i, e := range x {
+			walkJSON(e, fmt.Sprintf("%s[%d]", path, i), problems)
+		}
+	case map[string]any:
+		if len(x) == 0 {
+			*problems = append(*problems, path+" (empty object)")
+		}
+		for k, e := range x {
+			walkJSON(e, path+"."+k, problems)
+		}
+	}
+}
+
+// truncateSummary keeps a summary under MaxSummary characters, cutting at a word
+// boundary and marking the cut with an ellipsis.
+func truncateSummary(s string) string {
+	if utf8.RuneCountInString(s) < MaxSummary {
+		return s
+	}
+	r := []rune(s)[:MaxSummary-2]
+	cut := string(r)
+	if i := strings.LastIndex(cut, " "); i > MaxSummary/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,;:") + "…"
+}
