@@ -1,7 +1,11 @@
 package fhirmap
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -13,11 +17,201 @@ type Input struct {
 	Documents []json.RawMessage // Bundles (any type) or single resources
 }
 
+// ErrNotResource is wrapped by the error Map returns when a document as a whole is not
+// a FHIR resource.
+var ErrNotResource = errors.New("fhirmap: document is not a FHIR resource")
+
+// maxBundleDepth bounds Bundles nested in Bundles.
+const maxBundleDepth = 3
+
 // Map builds the Picture. It returns an error only when a document as a whole is not a
 // FHIR resource (not a JSON object, no resourceType); a bad entry inside a Bundle becomes
-// a Note and the rest is read.
+// a Note and the rest is read. A null or empty document means "no data".
 //
-// TODO(fhirmap): this is the contract stub; the mapping is being built.
+// Each entry is decoded once into its typed resource
+// (github.com/samply/golang-fhir-models); a small peek first reads its resourceType and
+// its raw status, because the library fills a missing required status with the first
+// code of the value set.
 func Map(in Input) (*Picture, error) {
-	return &Picture{PatientID: in.PatientID, At: in.At, Extent: Extent{Status: ExtentUnknown}}, nil
+	m := newMapper(in)
+	for i, doc := range in.Documents {
+		doc = bytes.TrimSpace(doc)
+		if len(doc) == 0 || bytes.Equal(doc, []byte("null")) {
+			continue
+		}
+		var p peek
+		if doc[0] != '{' || json.Unmarshal(doc, &p) != nil || p.ResourceType == "" {
+			return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
+		}
+		m.document(doc, p, 0)
+	}
+	m.finish()
+	return m.p, nil
+}
+
+// peek is what is read of every resource before its typed decoding.
+type peek struct {
+	ResourceType string `json:"resourceType"`
+	ID           string `json:"id"`
+	// Status is the raw status element; nil when absent.
+	Status *string `json:"status"`
+}
+
+// bundleEnvelope is read without the library so that an odd entry wrapper (an unknown
+// search mode, a malformed link) cannot sink the whole Bundle.
+type bundleEnvelope struct {
+	Entry []json.RawMessage `json:"entry"`
+}
+
+type bundleEntry struct {
+	FullURL  string          `json:"fullUrl"`
+	Resource json.RawMessage `json:"resource"`
+}
+
+func (m *mapper) document(doc json.RawMessage, p peek, depth int) {
+	if p.ResourceType != "Bundle" {
+		m.resource(doc, p, "")
+		return
+	}
+	if depth >= maxBundleDepth {
+		m.note(NoteRejected, refOf("Bundle", p.ID, ""), "Bundle nested too deeply; not read")
+		return
+	}
+	var env bundleEnvelope
+	if err := json.Unmarshal(doc, &env); err != nil {
+		m.note(NoteRejected, refOf("Bundle", p.ID, ""), "Bundle entries could not be read: "+jsonProblem(err))
+		return
+	}
+	for i, raw := range env.Entry {
+		var e bundleEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			m.note(NoteRejected, "", fmt.Sprintf("Bundle entry %d could not be read: %s", i, jsonProblem(err)))
+			continue
+		}
+		res := bytes.TrimSpace(e.Resource)
+		if len(res) == 0 || bytes.Equal(res, []byte("null")) {
+			continue // a search entry without a resource (e.g. an OperationOutcome link)
+		}
+		var ep peek
+		if res[0] != '{' || json.Unmarshal(res, &ep) != nil || ep.ResourceType == "" {
+			m.note(NoteRejected, fullURLRef(e.FullURL), fmt.Sprintf("Bundle entry %d is not a FHIR resource; skipped", i))
+			continue
+		}
+		if ep.ResourceType == "Bundle" {
+			m.document(res, ep, depth+1)
+			continue
+		}
+		m.resource(res, ep, e.FullURL)
+	}
+}
+
+// jsonProblem describes a decoding error without quoting the data.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("malformed JSON at offset %d", se.Offset)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return fmt.Sprintf("element %s has the wrong JSON type (%s)", te.Field, te.Value)
+		}
+		return fmt.Sprintf("wrong JSON type (%s)", te.Value)
+	default:
+		msg := err.Error()
+		if len(msg) > 120 {
+			msg = msg[:120]
+		}
+		return msg
+	}
+}
+
+func fullURLRef(u string) string {
+	if u == "" || strings.HasPrefix(u, "urn:") {
+		return ""
+	}
+	return normRef(u)
+}
+
+func refOf(typ, id, fullURL string) string {
+	if id != "" {
+		return typ + "/" + id
+	}
+	if r := fullURLRef(fullURL); r != "" {
+		return r
+	}
+	return ""
+}
+
+// resource dispatches one resource by type. Resources of other types are ignored.
+func (m *mapper) resource(raw json.RawMessage, p peek, fullURL string) {
+	ref := refOf(p.ResourceType, p.ID, fullURL)
+	if ref != "" && p.ID != "" {
+		if m.seen[ref] {
+			return // the same resource from two documents (prefetch keys overlap)
+		}
+		m.seen[ref] = true
+	}
+	r := rawRes{raw: raw, peek: p, ref: ref}
+	switch p.ResourceType {
+	case "Patient":
+		m.patient(r)
+	case "Condition":
+		m.condition(r)
+	case "Observation":
+		m.observation(r)
+	case "DiagnosticReport":
+		m.diagnosticReport(r)
+	case "MedicationRequest":
+		m.medicationRequest(r)
+	case "MedicationStatement":
+		m.medicationStatement(r)
+	case "Medication":
+		m.medication(r)
+	case "Procedure":
+		m.procedure(r)
+	case "ServiceRequest":
+		m.serviceRequest(r)
+	case "Task":
+		m.task(r)
+	case "OperationOutcome":
+		m.note(NoteRejected, ref, "an OperationOutcome was sent in place of data; a query may have failed")
+	}
+}
+
+// rawRes is one resource as received.
+type rawRes struct {
+	raw  json.RawMessage
+	peek peek
+	ref  string
+}
+
+func (r rawRes) status() string {
+	if r.peek.Status == nil {
+		return ""
+	}
+	return strings.TrimSpace(*r.peek.Status)
+}
+
+// unreadable records a resource that the library could not decode.
+func (m *mapper) unreadable(r rawRes, err error) {
+	m.note(NoteRejected, r.ref, r.peek.ResourceType+" could not be read ("+jsonProblem(err)+"); skipped")
+}
+
+// subjectOK checks that a subject/patient reference names the patient. A missing or
+// non-literal reference is accepted (the query was by patient); another patient is not.
+func (m *mapper) subjectOK(r rawRes, ref *string) bool {
+	if ref == nil || m.in.PatientID == "" {
+		return true
+	}
+	s := strings.TrimSpace(*ref)
+	if s == "" || strings.HasPrefix(s, "urn:") || strings.HasPrefix(s, "#") {
+		return true
+	}
+	id := refID(s, "Patient")
+	if id == "" || id == m.in.PatientID {
+		return true
+	}
+	m.note(NoteSkipped, r.ref, r.peek.ResourceType+" skipped: its subject is another patient")
+	return false
 }

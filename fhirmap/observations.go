@@ -1,0 +1,611 @@
+package fhirmap
+
+import (
+	"encoding/json"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+)
+
+// Ki67Grade is the WHO 2019 grade of a Ki-67 index in percent: < 3 → 1, 3–20
+// (inclusive) → 2, > 20 → 3. It returns 0 for a value that is not a percentage.
+func Ki67Grade(percent float64) int {
+	switch {
+	case math.IsNaN(percent) || percent < 0 || percent > 100:
+		return 0
+	case percent < 3:
+		return 1
+	case percent <= 20:
+		return 2
+	default:
+		return 3
+	}
+}
+
+// MitoticGrade is the WHO 2019 grade of a mitotic count per 2 mm²: < 2 → 1, 2–20
+// (inclusive) → 2, > 20 → 3. It returns 0 for a negative or NaN count.
+func MitoticGrade(per2mm2 float64) int {
+	switch {
+	case math.IsNaN(per2mm2) || per2mm2 < 0 || math.IsInf(per2mm2, 0):
+		return 0
+	case per2mm2 < 2:
+		return 1
+	case per2mm2 <= 20:
+		return 2
+	default:
+		return 3
+	}
+}
+
+// obsValue is the part of an Observation (or one of its components) that carries a
+// code and a value.
+type obsValue struct {
+	code           *fhir.CodeableConcept
+	q              *fhir.Quantity
+	cc             *fhir.CodeableConcept
+	s              *string
+	i              *int
+	interpretation []fhir.CodeableConcept
+	refRange       []fhir.ObservationReferenceRange
+}
+
+// obsConcepts are the codes.csv concepts that an Observation code can carry.
+var obsConcepts = map[string]bool{
+	"ki67": true, "mitotic-count": true, "histology-grade": true, "histologic-grade-mcode": true,
+	"morphology-behavior-obs": true, "differentiation": true,
+	"tnm-clinical-stage-group": true, "tnm-path-stage-group": true, "tnm-cm": true, "tnm-pm": true, "tnm-cn": true, "tnm-pn": true,
+	"sstr-status": true, "krenning-score": true,
+	"chromogranin-a": true, "chromogranin-a-molar": true, "5-hiaa-24h-urine": true, "5-hiaa-urine-molar": true,
+	"5-hiaa-urine-molar-time": true, "5-hiaa-plasma": true, "5-hiaa-plasma-molar": true,
+	"lvef": true, "lvef-us": true, "lvef-ct": true, "lvef-mr": true, "lvef-snomed": true,
+	"alt": true, "ast": true, "bilirubin-total": true, "hepatic-panel": true,
+	"ecog": true, "karnofsky": true, "disease-status": true,
+}
+
+// obsConcept returns the first observation concept of a code.
+func obsConcept(cc *fhir.CodeableConcept) (matched, bool) {
+	for _, mc := range conceptsOf(cc) {
+		if obsConcepts[mc.Code.Concept] {
+			return mc, true
+		}
+	}
+	return matched{}, false
+}
+
+// resultStatus checks a result status (Observation, DiagnosticReport) from the raw JSON.
+// It returns the caveat to use and whether the result may be used; it writes the note.
+func (m *mapper) resultStatus(r rawRes) (caveat string, ok bool) {
+	switch st := r.status(); st {
+	case "final", "amended", "corrected", "appended":
+		return "", true
+	case "preliminary", "partial":
+		m.note(NoteCaveat, r.ref, r.peek.ResourceType+" is "+st+"; used with a caveat")
+		return CaveatPreliminary, true
+	case "entered-in-error":
+		m.note(NoteSkipped, r.ref, r.peek.ResourceType+" skipped: entered in error")
+	case "cancelled":
+		m.note(NoteSkipped, r.ref, r.peek.ResourceType+" skipped: cancelled")
+	case "":
+		m.note(NoteRejected, r.ref, r.peek.ResourceType+" skipped: it has no status")
+	default:
+		m.note(NoteSkipped, r.ref, r.peek.ResourceType+" skipped: status "+strconv.Quote(st)+" is not a usable result")
+	}
+	return "", false
+}
+
+func (m *mapper) observation(r rawRes) {
+	o, err := fhir.UnmarshalObservation(r.raw)
+	if err != nil {
+		m.unreadable(r, err)
+		return
+	}
+	main, isMain := obsConcept(&o.Code)
+	study := !isMain && isSSTRStudy(&o.Code)
+	var comps []int
+	for i := range o.Component {
+		if _, ok := obsConcept(&o.Component[i].Code); ok {
+			comps = append(comps, i)
+		}
+	}
+	if !isMain && !study && len(comps) == 0 {
+		return // not an observation the rules read
+	}
+	if o.Subject != nil && !m.subjectOK(r, o.Subject.Reference) {
+		return
+	}
+	caveat, ok := m.resultStatus(r)
+	if !ok {
+		return
+	}
+	date := firstDate(o.EffectiveDateTime, periodStart(o.EffectivePeriod), o.EffectiveInstant, o.Issued)
+	src := m.source(r, date, r.status())
+	src.Caveat = caveat
+	specimen := ""
+	if o.Specimen != nil {
+		specimen = normRef(str(o.Specimen.Reference))
+	}
+	if study {
+		m.sstrStudyObservation(r, o, src)
+		return
+	}
+	if isMain {
+		m.obsFact(main, obsValue{code: &o.Code, q: o.ValueQuantity, cc: o.ValueCodeableConcept, s: o.ValueString, i: o.ValueInteger,
+			interpretation: o.Interpretation, refRange: o.ReferenceRange}, src, specimen)
+	}
+	for _, i := range comps {
+		c := o.Component[i]
+		mc, _ := obsConcept(&c.Code)
+		m.obsFact(mc, obsValue{code: &c.Code, q: c.ValueQuantity, cc: c.ValueCodeableConcept, s: c.ValueString, i: c.ValueInteger,
+			interpretation: c.Interpretation, refRange: c.ReferenceRange}, src, specimen)
+	}
+}
+
+// obsFact reads one observation value of a known concept.
+func (m *mapper) obsFact(mc matched, v obsValue, src Source, specimen string) {
+	ref := src.Ref
+	switch con := mc.Code.Concept; con {
+	case "ki67":
+		k, ok := m.readKi67(ref, v)
+		if !ok {
+			return
+		}
+		k.Source, k.Specimen = src, specimen
+		m.p.Ki67 = append(m.p.Ki67, k)
+	case "mitotic-count":
+		f, raw, ok := m.numeric(ref, "mitotic count", v)
+		if !ok {
+			return
+		}
+		if u := strings.ToLower(quantityUnit(v.q)); strings.Contains(u, "hpf") {
+			m.note(NoteRejected, ref, "mitotic count per high-power field is not a count per 2 mm²; rejected")
+			return
+		}
+		if f < 0 {
+			m.note(NoteRejected, ref, "mitotic count "+raw+" is negative; rejected")
+			return
+		}
+		m.p.Mitoses = append(m.p.Mitoses, MitoticCount{Source: src, Per2mm2: f, Specimen: specimen})
+	case "histology-grade", "histologic-grade-mcode":
+		label := valueLabel(v)
+		if label == "" {
+			m.note(NoteRejected, ref, "histologic grade without a readable value; rejected")
+			return
+		}
+		m.p.GradeLabels = append(m.p.GradeLabels, GradeLabel{Source: src, Grade: parseGrade(label), Label: label, Specimen: specimen})
+	case "morphology-behavior-obs":
+		if v.cc == nil {
+			m.note(NoteRejected, ref, "morphology observation without a coded value; rejected")
+			return
+		}
+		for _, vm := range conceptsOf(v.cc) {
+			if !isMorphConcept(vm.Code.Concept) {
+				continue
+			}
+			s := src
+			if !vm.verified() {
+				s.Caveat = CaveatUnverifiedCode
+			}
+			d := morphDifferentiation(vm.Code.Concept)
+			m.p.Morphologies = append(m.p.Morphologies, Morphology{Source: s, Code: vm.Coding.Code, Differentiation: d})
+			if d != DiffUnknown {
+				m.p.Differentiation = append(m.p.Differentiation, DifferentiationFact{Source: s, Value: d, From: "ICD-O-3 " + vm.Coding.Code})
+			}
+			return
+		}
+		m.note(NoteRejected, ref, "morphology observation with a code outside the NEN morphologies; not used")
+	case "differentiation":
+		d := parseDifferentiation(v)
+		if d == DiffUnknown {
+			m.note(NoteRejected, ref, "differentiation observation with a value that is neither well nor poorly differentiated; not used")
+			return
+		}
+		m.p.Differentiation = append(m.p.Differentiation, DifferentiationFact{Source: src, Value: d, From: "observation"})
+	case "tnm-clinical-stage-group", "tnm-path-stage-group", "tnm-cm", "tnm-pm", "tnm-cn", "tnm-pn":
+		kind := map[string]TNMKind{
+			"tnm-clinical-stage-group": TNMClinicalStage, "tnm-path-stage-group": TNMPathStage,
+			"tnm-cm": TNMClinicalM, "tnm-pm": TNMPathologicalM, "tnm-cn": TNMClinicalN, "tnm-pn": TNMPathologicalN,
+		}[con]
+		val, ok := normTNM(kind, v)
+		if !ok {
+			m.note(NoteRejected, ref, "TNM value could not be read; not used")
+			return
+		}
+		m.p.TNM = append(m.p.TNM, TNM{Source: src, Kind: kind, Value: val})
+	case "sstr-status", "krenning-score":
+		m.sstrObservationValue(con, v, src)
+	case "chromogranin-a", "chromogranin-a-molar", "5-hiaa-24h-urine", "5-hiaa-urine-molar", "5-hiaa-urine-molar-time", "5-hiaa-plasma", "5-hiaa-plasma-molar":
+		if v.q == nil {
+			m.note(NoteRejected, ref, "tumour marker without a quantity; not used")
+			return
+		}
+		f, ok := number(v.q.Value)
+		if !ok {
+			m.note(NoteRejected, ref, "tumour marker value could not be read; not used")
+			return
+		}
+		mk := Marker{Source: src, Code: mc.Coding, Quantity: Quantity{Value: f, Unit: quantityUnit(v.q)}, Molar: strings.HasSuffix(con, "molar") || strings.HasSuffix(con, "molar-time")}
+		switch {
+		case strings.HasPrefix(con, "chromogranin"):
+			mk.Kind = MarkerCgA
+		case strings.HasPrefix(con, "5-hiaa-plasma"):
+			mk.Kind = Marker5HIAAPlasma
+		default:
+			mk.Kind = Marker5HIAAUrine
+		}
+		mk.Elevated = elevated(f, v)
+		m.p.Markers = append(m.p.Markers, mk)
+	case "lvef", "lvef-us", "lvef-ct", "lvef-mr", "lvef-snomed":
+		f, raw, ok := m.numeric(ref, "LVEF", v)
+		if !ok {
+			return
+		}
+		switch u := quantityUnit(v.q); u {
+		case "%", "":
+		default:
+			m.note(NoteRejected, ref, "LVEF unit "+strconv.Quote(u)+" is not %; rejected")
+			return
+		}
+		if f <= 0 || f > 100 {
+			m.note(NoteRejected, ref, "LVEF "+raw+" is outside 0–100 %; rejected")
+			return
+		}
+		m.p.LVEF = append(m.p.LVEF, LVEF{Source: src, Percent: f, Code: mc.Coding})
+	case "alt", "ast", "bilirubin-total", "hepatic-panel":
+		lr := LabResult{Source: src, Kind: LabKind(con), Code: mc.Coding}
+		if v.q != nil {
+			if f, ok := number(v.q.Value); ok {
+				lr.Quantity = &Quantity{Value: f, Unit: quantityUnit(v.q)}
+			}
+		}
+		m.p.LiverTests = append(m.p.LiverTests, lr)
+	case "ecog", "karnofsky":
+		score, ok := performanceScore(con, v)
+		if !ok {
+			m.note(NoteRejected, ref, con+" score could not be read or is out of range; not used")
+			return
+		}
+		m.p.Performance = append(m.p.Performance, Performance{Source: src, Scale: con, Score: score})
+	case "disease-status":
+		if v.cc == nil {
+			m.note(NoteRejected, ref, "disease status without a coded value; not used")
+			return
+		}
+		ds := DiseaseStatus{Source: src, Value: StatusOther}
+		for _, c := range v.cc.Coding {
+			if str(c.System) != sysSNOMED {
+				continue
+			}
+			ds.Code = toCoding(c)
+			switch str(c.Code) {
+			case "271299001":
+				ds.Value = StatusProgression
+			case "359746009":
+				ds.Value = StatusStable
+			case "268910001":
+				ds.Value = StatusImproved
+			}
+			break
+		}
+		if ds.Code.Code == "" && len(v.cc.Coding) > 0 {
+			ds.Code = toCoding(v.cc.Coding[0])
+		}
+		m.p.DiseaseStatus = append(m.p.DiseaseStatus, ds)
+	}
+}
+
+// numeric reads a quantity, integer or plain-number string.
+func (m *mapper) numeric(ref, what string, v obsValue) (float64, string, bool) {
+	switch {
+	case v.q != nil:
+		if v.q.Comparator != nil {
+			m.note(NoteRejected, ref, what+" with a comparator is not a point value; rejected")
+			return 0, "", false
+		}
+		f, ok := number(v.q.Value)
+		if !ok {
+			m.note(NoteRejected, ref, what+" value could not be read; rejected")
+			return 0, "", false
+		}
+		return f, strings.TrimSpace(fmtNum(f) + " " + quantityUnit(v.q)), true
+	case v.i != nil:
+		return float64(*v.i), strconv.Itoa(*v.i), true
+	case v.s != nil:
+		f, err := strconv.ParseFloat(strings.TrimSpace(*v.s), 64)
+		if err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return f, strings.TrimSpace(*v.s), true
+		}
+	}
+	m.note(NoteRejected, ref, what+" has no numeric value; rejected")
+	return 0, "", false
+}
+
+var (
+	reKi67Range = regexp.MustCompile(`^(\d+(?:[.,]\d+)?)\s*%?\s*(?:-|–|—|to)\s*(\d+(?:[.,]\d+)?)\s*%?$`)
+	reKi67Num   = regexp.MustCompile(`^(\d+(?:[.,]\d+)?)\s*(%?)$`)
+)
+
+// readKi67 normalises a Ki-67 value as GUIDELINE section 2 says.
+func (m *mapper) readKi67(ref string, v obsValue) (Ki67, bool) {
+	var k Ki67
+	var val float64
+	var unit string
+	unitKnown := false
+	switch {
+	case v.q != nil:
+		unit = quantityUnit(v.q)
+		k.Raw = strings.TrimSpace(strOrEmpty(v.q.Value) + " " + unit)
+		if v.q.Comparator != nil {
+			m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" has a comparator ("+v.q.Comparator.Code()+"), not a point value; rejected")
+			return k, false
+		}
+		f, ok := number(v.q.Value)
+		if !ok {
+			m.note(NoteRejected, ref, "Ki-67 value could not be read; rejected")
+			return k, false
+		}
+		val, unitKnown = f, unit != ""
+	case v.i != nil:
+		k.Raw = strconv.Itoa(*v.i)
+		val, unit, unitKnown = float64(*v.i), "%", true
+		if *v.i >= 0 && *v.i <= 100 {
+			m.note(NoteNormalised, ref, "Ki-67 "+k.Raw+" sent as an integer without a unit; read as percent")
+			k.Normalised = true
+		}
+	case v.s != nil:
+		k.Raw = strings.TrimSpace(*v.s)
+		s := strings.ToLower(strings.ReplaceAll(k.Raw, " ", ""))
+		s = strings.TrimSuffix(s, "percent")
+		if mm := reKi67Range.FindStringSubmatch(strings.ReplaceAll(k.Raw, " ", "")); mm != nil {
+			lo, _ := strconv.ParseFloat(strings.ReplaceAll(mm[1], ",", "."), 64)
+			hi, _ := strconv.ParseFloat(strings.ReplaceAll(mm[2], ",", "."), 64)
+			if lo > hi {
+				m.note(NoteRejected, ref, "Ki-67 range "+strconv.Quote(k.Raw)+" has its bounds reversed; rejected")
+				return k, false
+			}
+			val, unit, unitKnown = hi, "%", true
+			k.Normalised = true
+			m.note(NoteNormalised, ref, "Ki-67 range "+strconv.Quote(k.Raw)+" read as its upper bound "+fmtNum(hi)+" %")
+		} else if mm := reKi67Num.FindStringSubmatch(s); mm != nil {
+			f, _ := strconv.ParseFloat(strings.ReplaceAll(mm[1], ",", "."), 64)
+			val = f
+			if mm[2] == "%" {
+				unit, unitKnown = "%", true
+			}
+		} else {
+			m.note(NoteRejected, ref, "Ki-67 text "+strconv.Quote(k.Raw)+" is not a number, a percentage or a range; rejected")
+			return k, false
+		}
+	default:
+		m.note(NoteRejected, ref, "Ki-67 without a numeric value; rejected")
+		return k, false
+	}
+
+	switch {
+	case unit == "%":
+		k.Percent = val
+	case unit == "1" || unit == "{ratio}" || !unitKnown:
+		switch {
+		case val > 0 && val < 1:
+			k.Percent = math.Round(val*100*1e6) / 1e6
+			k.Normalised = true
+			m.note(NoteNormalised, ref, "Ki-67 "+k.Raw+" read as a fraction: "+fmtNum(k.Percent)+" %")
+		case val == 0:
+			k.Percent = 0
+		case val == 1:
+			m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" without a percent unit is ambiguous (1 % or a fraction of 1); rejected")
+			return k, false
+		case !unitKnown && val > 1 && val <= 100:
+			k.Percent = val
+			k.Normalised = true
+			m.note(NoteNormalised, ref, "Ki-67 "+k.Raw+" sent without a unit; read as percent")
+		default:
+			m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" is not a fraction between 0 and 1; rejected")
+			return k, false
+		}
+	default:
+		m.note(NoteRejected, ref, "Ki-67 unit "+strconv.Quote(unit)+" is not a percentage; rejected")
+		return k, false
+	}
+	if k.Percent < 0 || k.Percent > 100 {
+		m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" is outside 0–100 %; rejected")
+		return k, false
+	}
+	return k, true
+}
+
+func strOrEmpty(n *json.Number) string {
+	if n == nil {
+		return ""
+	}
+	return n.String()
+}
+
+// valueLabel is the reported label of a coded or text value.
+func valueLabel(v obsValue) string {
+	if v.s != nil {
+		return strings.TrimSpace(*v.s)
+	}
+	if v.cc != nil {
+		if t := ccText(v.cc); t != "" {
+			return t
+		}
+		for _, c := range v.cc.Coding {
+			if s := str(c.Code); s != "" {
+				return s
+			}
+		}
+	}
+	if v.i != nil {
+		return "G" + strconv.Itoa(*v.i)
+	}
+	return ""
+}
+
+var (
+	reGradeG     = regexp.MustCompile(`(?i)\bG\s*([1-4X])\b`)
+	reGradeWord  = regexp.MustCompile(`(?i)\bgrade\s*(1|2|3|4|i{1,3}|iv|x)\b`)
+	reGradeDigit = regexp.MustCompile(`^[1-3]$`)
+)
+
+// parseGrade reads G1/G2/G3 from a label; 0 when the label is not one of them.
+func parseGrade(label string) int {
+	l := strings.TrimSpace(label)
+	var g string
+	if mm := reGradeG.FindStringSubmatch(l); mm != nil {
+		g = strings.ToLower(mm[1])
+	} else if mm := reGradeWord.FindStringSubmatch(l); mm != nil {
+		g = strings.ToLower(mm[1])
+	} else if reGradeDigit.MatchString(l) {
+		g = l
+	}
+	switch g {
+	case "1", "i":
+		return 1
+	case "2", "ii":
+		return 2
+	case "3", "iii":
+		return 3
+	}
+	return 0
+}
+
+func parseDifferentiation(v obsValue) Differentiation {
+	if v.cc != nil {
+		for _, c := range v.cc.Coding {
+			if str(c.System) == LocalSystem {
+				switch str(c.Code) {
+				case "well":
+					return DiffWell
+				case "poor":
+					return DiffPoor
+				}
+			}
+		}
+	}
+	words := strings.ToLower(valueLabel(v))
+	switch {
+	case strings.Contains(words, "poor"):
+		return DiffPoor
+	case strings.Contains(words, "well"), strings.Contains(words, "moderately"):
+		return DiffWell
+	}
+	return DiffUnknown
+}
+
+var (
+	reTNMM     = regexp.MustCompile(`^(?:[cpyra]{0,3})M([01])([abc])?$`)
+	reTNMN     = regexp.MustCompile(`^(?:[cpyra]{0,3})N([0-3X])([abc])?$`)
+	reTNMStage = regexp.MustCompile(`^(?:STAGE\s*)?(0|IV|III|II|I|1|2|3|4)([ABC])?$`)
+)
+
+// normTNM normalises a TNM category or stage group from its code, text or string.
+func normTNM(kind TNMKind, v obsValue) (string, bool) {
+	var cands []string
+	if v.cc != nil {
+		for _, c := range v.cc.Coding {
+			cands = append(cands, str(c.Code))
+		}
+		cands = append(cands, str(v.cc.Text))
+	}
+	if v.s != nil {
+		cands = append(cands, strings.TrimSpace(*v.s))
+	}
+	for _, c := range cands {
+		c = strings.TrimSpace(c)
+		if c == "" {
+			continue
+		}
+		switch kind {
+		case TNMClinicalM, TNMPathologicalM:
+			if mm := reTNMM.FindStringSubmatch(strings.TrimPrefix(c, "AJCC ")); mm != nil {
+				return "M" + mm[1] + mm[2], true
+			}
+		case TNMClinicalN, TNMPathologicalN:
+			if mm := reTNMN.FindStringSubmatch(c); mm != nil {
+				return "N" + mm[1] + mm[2], true
+			}
+		default:
+			u := strings.ToUpper(c)
+			if mm := reTNMStage.FindStringSubmatch(u); mm != nil {
+				roman := map[string]string{"1": "I", "2": "II", "3": "III", "4": "IV"}[mm[1]]
+				if roman == "" {
+					roman = mm[1]
+				}
+				return roman + mm[2], true
+			}
+		}
+	}
+	return "", false
+}
+
+// elevated reads the interpretation (H, HH, HU, A → yes; N, L, LL → no), else the
+// reference range high of the same unit.
+func elevated(f float64, v obsValue) string {
+	for _, cc := range v.interpretation {
+		for _, c := range cc.Coding {
+			switch str(c.Code) {
+			case "H", "HH", "HU", "A", "AA":
+				return "yes"
+			case "N", "L", "LL", "LU":
+				return "no"
+			}
+		}
+	}
+	for _, rr := range v.refRange {
+		if rr.High == nil {
+			continue
+		}
+		hi, ok := number(rr.High.Value)
+		if !ok || (quantityUnit(rr.High) != "" && quantityUnit(rr.High) != quantityUnit(v.q)) {
+			continue
+		}
+		if f > hi {
+			return "yes"
+		}
+		return "no"
+	}
+	return ""
+}
+
+// performanceScore reads ECOG (0–5, integer or LL529-9 answer) or Karnofsky (0–100).
+func performanceScore(scale string, v obsValue) (int, bool) {
+	max := 5
+	if scale == "karnofsky" {
+		max = 100
+	}
+	score := -1
+	switch {
+	case v.i != nil:
+		score = *v.i
+	case v.q != nil:
+		if f, ok := number(v.q.Value); ok && f == math.Trunc(f) {
+			score = int(f)
+		}
+	case v.cc != nil:
+		for _, mc := range conceptsOf(v.cc) {
+			if scale == "ecog" && strings.HasPrefix(mc.Code.Concept, "ecog-") {
+				score, _ = strconv.Atoi(strings.TrimPrefix(mc.Code.Concept, "ecog-"))
+				break
+			}
+		}
+		if score < 0 {
+			for _, c := range v.cc.Coding {
+				if n, err := strconv.Atoi(str(c.Code)); err == nil {
+					score = n
+					break
+				}
+			}
+		}
+	case v.s != nil:
+		if n, err := strconv.Atoi(strings.TrimSpace(*v.s)); err == nil {
+			score = n
+		}
+	}
+	if score < 0 || score > max {
+		return 0, false
+	}
+	return score, true
+}

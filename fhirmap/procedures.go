@@ -1,0 +1,332 @@
+package fhirmap
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+)
+
+// procedureKind recognises the procedures the rules care about, by code first and by
+// name as a last resort. A generic radiopharmaceutical administration (SNOMED
+// 440252007) counts as PRRT only with PRRT wording, because it also covers diagnostic
+// tracers.
+func procedureKind(cc *fhir.CodeableConcept, used []fhir.CodeableConcept) (ProcedureKind, []Coding, bool) {
+	w := ccWords(cc)
+	radiopharm := false
+	var codes []Coding
+	for _, mc := range conceptsOf(cc) {
+		switch mc.Code.Concept {
+		case "lutathera":
+			return ProcPRRT, []Coding{mc.Coding}, true
+		case "tace-tae", "rfa-liver":
+			return ProcLiverDirected, []Coding{mc.Coding}, true
+		case "ebrt":
+			return ProcEBRT, []Coding{mc.Coding}, true
+		case "prrt":
+			radiopharm = true
+			codes = append(codes, mc.Coding)
+		}
+	}
+	for i := range used {
+		for _, mc := range conceptsOf(&used[i]) {
+			if mc.Code.Concept == "lutathera" {
+				return ProcPRRT, append(codes, mc.Coding), true
+			}
+		}
+		w += " " + ccWords(&used[i])
+	}
+	prrtWords := containsAny(w, "prrt", "peptide receptor radionuclide", "lutathera", "dotatate therapy") ||
+		(strings.Contains(w, "lutetium") || strings.Contains(w, "177lu") || strings.Contains(w, "lu-177"))
+	switch {
+	case prrtWords:
+		return ProcPRRT, codes, true
+	case radiopharm:
+		return "", codes, false
+	case containsAny(w, "chemoembolization", "chemoembolisation", "radioembolization", "radioembolisation", "tace", "tare", "y-90", "yttrium-90", "transarterial embolization", "transarterial embolisation") ||
+		(containsAny(w, "ablation") && containsAny(w, "liver", "hepatic")):
+		return ProcLiverDirected, codes, true
+	case containsAny(w, "external beam", "ebrt", "stereotactic body radiation", "sbrt", "palliative radiotherapy") ||
+		(containsAny(w, "radiotherapy", "radiation therapy") && !containsAny(w, "radionuclide", "radioembol", "radioligand")):
+		return ProcEBRT, codes, true
+	case containsAny(w, "liver", "hepat", "metastasectomy", "metastas", "biopsy", "lymphadenectomy only"):
+		return "", codes, false
+	case containsAny(w, "resection", "pancreatectomy", "pancreaticoduodenectomy", "whipple", "enucleation",
+		"hemicolectomy", "colectomy", "enterectomy", "gastrectomy", "appendectomy", "appendicectomy",
+		"ileocecectomy", "ileocaecal resection", "small bowel resection", "lobectomy", "anterior resection"):
+		return ProcPrimaryResection, codes, true
+	}
+	return "", codes, false
+}
+
+func (m *mapper) procedure(r rawRes) {
+	pr, err := fhir.UnmarshalProcedure(r.raw)
+	if err != nil {
+		m.unreadable(r, err)
+		return
+	}
+	kind, codes, ok := procedureKind(pr.Code, pr.UsedCode)
+	if !ok {
+		if len(codes) > 0 {
+			m.note(NoteCaveat, r.ref, "radiopharmaceutical administration without PRRT wording; not counted as PRRT")
+		}
+		return
+	}
+	if !m.subjectOK(r, pr.Subject.Reference) {
+		return
+	}
+	st := r.status()
+	switch st {
+	case "completed", "in-progress":
+	case "entered-in-error":
+		m.note(NoteSkipped, r.ref, "Procedure skipped: entered in error")
+		return
+	case "":
+		m.note(NoteRejected, r.ref, "Procedure has no status; skipped")
+		return
+	default:
+		m.note(NoteSkipped, r.ref, "Procedure skipped: status "+st+" (not done)")
+		return
+	}
+	date := firstDate(pr.PerformedDateTime, periodStart(pr.PerformedPeriod))
+	p := Procedure{Source: m.source(r, date, st), Kind: kind, Codes: codes, Text: ccText(pr.Code)}
+	m.p.Procedures = append(m.p.Procedures, p)
+}
+
+var openSR = map[string]bool{"draft": true, "active": true, "on-hold": true}
+var openTask = map[string]bool{"draft": true, "requested": true, "received": true, "accepted": true, "ready": true, "in-progress": true, "on-hold": true}
+
+func allCodings(cc *fhir.CodeableConcept) []Coding {
+	if cc == nil {
+		return nil
+	}
+	var out []Coding
+	for _, c := range cc.Coding {
+		if str(c.Code) != "" {
+			out = append(out, toCoding(c))
+		}
+	}
+	return out
+}
+
+func (m *mapper) serviceRequest(r rawRes) {
+	sr, err := fhir.UnmarshalServiceRequest(r.raw)
+	if err != nil {
+		m.unreadable(r, err)
+		return
+	}
+	st := r.status()
+	if st == "entered-in-error" {
+		m.note(NoteSkipped, r.ref, "ServiceRequest skipped: entered in error")
+		return
+	}
+	if !openSR[st] {
+		return
+	}
+	if !m.subjectOK(r, sr.Subject.Reference) {
+		return
+	}
+	date := firstDate(sr.AuthoredOn, sr.OccurrenceDateTime, periodStart(sr.OccurrencePeriod))
+	m.p.OpenOrders = append(m.p.OpenOrders, OpenOrder{Source: m.source(r, date, st), ResourceType: "ServiceRequest", Codes: allCodings(sr.Code), Text: ccText(sr.Code)})
+}
+
+func (m *mapper) task(r rawRes) {
+	t, err := fhir.UnmarshalTask(r.raw)
+	if err != nil {
+		m.unreadable(r, err)
+		return
+	}
+	st := r.status()
+	if st == "entered-in-error" {
+		m.note(NoteSkipped, r.ref, "Task skipped: entered in error")
+		return
+	}
+	if !openTask[st] {
+		return
+	}
+	if t.For != nil && !m.subjectOK(r, t.For.Reference) {
+		return
+	}
+	text := ccText(t.Code)
+	if text == "" {
+		text = str(t.Description)
+	}
+	date := firstDate(t.AuthoredOn, periodStart(t.ExecutionPeriod))
+	m.p.OpenOrders = append(m.p.OpenOrders, OpenOrder{Source: m.source(r, date, st), ResourceType: "Task", Codes: allCodings(t.Code), Text: text})
+}
+
+// finish derives what needs every resource: SSTR results, therapies, extent, grade
+// mismatches and conflicts; then it orders every list newest first.
+func (m *mapper) finish() {
+	m.finishSSTR()
+	m.finishTherapies()
+	sortNewest(m.p.Diagnoses, func(d Diagnosis) Source { return d.Source })
+	sortNewest(m.p.Secondaries, func(d Secondary) Source { return d.Source })
+	sortNewest(m.p.CarcinoidSyndrome, func(d ConditionFact) Source { return d.Source })
+	sortNewest(m.p.Ki67, func(d Ki67) Source { return d.Source })
+	sortNewest(m.p.Mitoses, func(d MitoticCount) Source { return d.Source })
+	sortNewest(m.p.GradeLabels, func(d GradeLabel) Source { return d.Source })
+	sortNewest(m.p.Morphologies, func(d Morphology) Source { return d.Source })
+	sortNewest(m.p.Differentiation, func(d DifferentiationFact) Source { return d.Source })
+	sortNewest(m.p.TNM, func(d TNM) Source { return d.Source })
+	sortNewest(m.p.SSTR, func(d SSTRImaging) Source { return d.Source })
+	sortNewest(m.p.CrossSections, func(d ImagingStudy) Source { return d.Source })
+	sortNewest(m.p.Markers, func(d Marker) Source { return d.Source })
+	sortNewest(m.p.LVEF, func(d LVEF) Source { return d.Source })
+	sortNewest(m.p.LiverTests, func(d LabResult) Source { return d.Source })
+	sortNewest(m.p.Performance, func(d Performance) Source { return d.Source })
+	sortNewest(m.p.DiseaseStatus, func(d DiseaseStatus) Source { return d.Source })
+	sortNewest(m.p.Therapies, func(d Therapy) Source { return d.Source })
+	sortNewest(m.p.Procedures, func(d Procedure) Source { return d.Source })
+	sortNewest(m.p.OpenOrders, func(d OpenOrder) Source { return d.Source })
+	m.extent()
+	m.gradeMismatches()
+	m.conflicts()
+}
+
+// sortNewest orders facts newest first (zero dates last), then by Ref, stably.
+func sortNewest[T any](xs []T, src func(T) Source) {
+	slices.SortStableFunc(xs, func(a, b T) int {
+		sa, sb := src(a), src(b)
+		if c := sb.Date.Compare(sa.Date); c != 0 {
+			return c
+		}
+		return cmp.Compare(sa.Ref, sb.Ref)
+	})
+}
+
+// extent derives the Extent: distant from secondaries, M1 or stage IV; limited only
+// when no distant disease is on record and M0 or stage I–III is; otherwise unknown.
+func (m *mapper) extent() {
+	e := Extent{Status: ExtentUnknown}
+	var distant, limited []string
+	for _, s := range m.p.Secondaries {
+		distant = append(distant, s.Ref)
+		switch s.Location {
+		case SecLiver:
+			e.Liver = true
+		case SecBone:
+			e.Bone = true
+			e.ExtrahepaticDistant = true
+		case SecUnspecified:
+		default:
+			e.ExtrahepaticDistant = true
+		}
+	}
+	unexplainedM1 := false
+	for _, t := range m.p.TNM {
+		switch t.Kind {
+		case TNMClinicalM, TNMPathologicalM:
+			switch {
+			case t.Value == "M0":
+				limited = append(limited, t.Ref)
+			case t.Value == "M1b" || t.Value == "M1c":
+				distant = append(distant, t.Ref)
+				e.ExtrahepaticDistant = true
+			case strings.HasPrefix(t.Value, "M1"):
+				distant = append(distant, t.Ref)
+				if t.Value == "M1" {
+					unexplainedM1 = true
+				}
+			}
+		case TNMClinicalStage, TNMPathStage:
+			switch {
+			case strings.HasPrefix(t.Value, "IV"):
+				distant = append(distant, t.Ref)
+				unexplainedM1 = true
+			case strings.HasPrefix(t.Value, "I"), strings.HasPrefix(t.Value, "0"):
+				limited = append(limited, t.Ref)
+			}
+		}
+	}
+	if unexplainedM1 && !e.Liver {
+		e.ExtrahepaticDistant = true
+	}
+	for _, s := range m.p.Secondaries {
+		if s.Location == SecUnspecified && !e.Liver {
+			e.ExtrahepaticDistant = true
+		}
+	}
+	switch {
+	case len(distant) > 0:
+		e.Status, e.Evidence = ExtentDistant, dedupe(distant)
+	case len(limited) > 0:
+		e.Status, e.Evidence = ExtentLimited, dedupe(limited)
+	}
+	m.p.Extent = e
+}
+
+func dedupe(xs []string) []string {
+	var out []string
+	for _, x := range xs {
+		if x != "" && !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// gradeMismatches notes every grade label that the Ki-67 value contradicts. The Ki-67
+// compared is the one of the same specimen, else of the same day, else the most recent.
+func (m *mapper) gradeMismatches() {
+	if len(m.p.Ki67) == 0 {
+		return
+	}
+	for _, g := range m.p.GradeLabels {
+		if g.Grade == 0 {
+			continue
+		}
+		k := m.p.Ki67[0]
+		found := false
+		if g.Specimen != "" {
+			for _, kk := range m.p.Ki67 {
+				if kk.Specimen == g.Specimen {
+					k, found = kk, true
+					break
+				}
+			}
+		}
+		if !found && !g.Date.IsZero() {
+			for _, kk := range m.p.Ki67 {
+				if sameDay(kk.Date, g.Date) {
+					k = kk
+					break
+				}
+			}
+		}
+		if kg := Ki67Grade(k.Percent); kg != g.Grade {
+			m.note(NoteGradeMismatch, g.Ref, "grade label "+strconvQuote(g.Label)+" contradicts Ki-67 "+fmtNum(k.Percent)+" % ("+k.Ref+"), which is G"+fmtNum(float64(kg))+"; the Ki-67 value wins")
+		}
+	}
+}
+
+func sameDay(a, b time.Time) bool {
+	return !a.IsZero() && a.Year() == b.Year() && a.YearDay() == b.YearDay()
+}
+
+// conflicts notes differentiation statements that disagree, and Ki-67 values of one
+// specimen or day that give different grades.
+func (m *mapper) conflicts() {
+	var well, poor []string
+	for _, d := range m.p.Differentiation {
+		switch d.Value {
+		case DiffWell:
+			well = append(well, d.Ref)
+		case DiffPoor:
+			poor = append(poor, d.Ref)
+		}
+	}
+	if len(well) > 0 && len(poor) > 0 {
+		m.note(NoteConflict, "", "differentiation conflicts: well differentiated in "+strings.Join(dedupe(well), ", ")+"; poorly differentiated in "+strings.Join(dedupe(poor), ", "))
+	}
+	for i, a := range m.p.Ki67 {
+		for _, b := range m.p.Ki67[i+1:] {
+			same := (a.Specimen != "" && a.Specimen == b.Specimen) || (a.Specimen == "" && b.Specimen == "" && sameDay(a.Date, b.Date))
+			if same && Ki67Grade(a.Percent) != Ki67Grade(b.Percent) {
+				m.note(NoteConflict, a.Ref, "Ki-67 "+fmtNum(a.Percent)+" % ("+a.Ref+") and "+fmtNum(b.Percent)+" % ("+b.Ref+") of the same specimen or day give different grades")
+			}
+		}
+	}
+}

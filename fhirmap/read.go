@@ -1,0 +1,247 @@
+package fhirmap
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+)
+
+// Code systems read by the mapper.
+const (
+	sysLOINC    = "http://loinc.org"
+	sysSNOMED   = "http://snomed.info/sct"
+	sysICD10CM  = "http://hl7.org/fhir/sid/icd-10-cm"
+	sysICDO3    = "http://terminology.hl7.org/CodeSystem/icd-o-3"
+	sysRxNorm   = "http://www.nlm.nih.gov/research/umls/rxnorm"
+	sysCPT      = "http://www.ama-assn.org/go/cpt"
+	sysHCPCS    = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+	sysUCUM     = "http://unitsofmeasure.org"
+	sysInterpV3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+
+	// MorphologyExtensionURL is the mCODE extension that carries the ICD-O-3 morphology
+	// of a cancer Condition.
+	MorphologyExtensionURL = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
+)
+
+// Matched-by values of Therapy.MatchedBy.
+const (
+	MatchedByIngredient  = "rxnorm-ingredient"
+	MatchedByProductCode = "product-code"
+	MatchedByText        = "text"
+)
+
+// Result-from values of SSTRImaging.ResultFrom.
+const (
+	ResultFromObservation    = "observation"
+	ResultFromConclusionCode = "conclusionCode"
+	ResultFromText           = "text"
+)
+
+// CaveatPreliminary and friends are the Source.Caveat texts the mapper sets.
+const (
+	CaveatPreliminary    = "preliminary result"
+	CaveatTextDerived    = "read from the report text"
+	CaveatUnverifiedCode = "matched by a code not yet verified in codes.csv"
+	CaveatUnknownStatus  = "status unknown"
+)
+
+// lookupVerified returns the codes.csv row of system|code, and whether the row is
+// verified (or local). Unverified rows are returned too so that callers can decide.
+func lookupCoding(c fhir.Coding) (Code, bool) {
+	if c.System == nil || c.Code == nil {
+		return Code{}, false
+	}
+	return Lookup(strings.TrimSpace(*c.System), strings.TrimSpace(*c.Code))
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return strings.TrimSpace(*p)
+}
+
+// toCoding converts a library coding.
+func toCoding(c fhir.Coding) Coding {
+	return Coding{System: str(c.System), Code: str(c.Code), Display: str(c.Display)}
+}
+
+// ccText is code.text, or the first display.
+func ccText(cc *fhir.CodeableConcept) string {
+	if cc == nil {
+		return ""
+	}
+	if t := str(cc.Text); t != "" {
+		return t
+	}
+	for _, c := range cc.Coding {
+		if d := str(c.Display); d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+// ccWords is every human-readable word of a concept (text and displays), lower case.
+func ccWords(cc *fhir.CodeableConcept) string {
+	if cc == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(strings.ToLower(str(cc.Text)))
+	for _, c := range cc.Coding {
+		b.WriteByte(' ')
+		b.WriteString(strings.ToLower(str(c.Display)))
+	}
+	return b.String()
+}
+
+// hasCode reports whether the concept holds system|code.
+func hasCode(cc *fhir.CodeableConcept, system, code string) bool {
+	if cc == nil {
+		return false
+	}
+	for _, c := range cc.Coding {
+		if str(c.System) == system && str(c.Code) == code {
+			return true
+		}
+	}
+	return false
+}
+
+// conceptsOf returns the codes.csv rows matched by the codings of cc, in coding order.
+func conceptsOf(cc *fhir.CodeableConcept) []matched {
+	if cc == nil {
+		return nil
+	}
+	var out []matched
+	for _, c := range cc.Coding {
+		if row, ok := lookupCoding(c); ok {
+			out = append(out, matched{Code: row, Coding: toCoding(c)})
+		}
+	}
+	return out
+}
+
+// matched is a codes.csv row and the coding that matched it.
+type matched struct {
+	Code   Code
+	Coding Coding
+}
+
+func (m matched) verified() bool { return m.Code.Status != "unverified" }
+
+// parseDate parses a FHIR date, dateTime or instant of any precision. The time is
+// the start of the precision given, in UTC.
+func parseDate(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02", "2006-01", "2006"} {
+		if len(layout) <= 10 && len(s) != len(layout) {
+			continue
+		}
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// firstDate returns the first of the candidate date strings that is present.
+func firstDate(cands ...*string) string {
+	for _, c := range cands {
+		if s := str(c); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func periodStart(p *fhir.Period) *string {
+	if p == nil {
+		return nil
+	}
+	if p.Start != nil {
+		return p.Start
+	}
+	return p.End
+}
+
+func periodEnd(p *fhir.Period) *string {
+	if p == nil {
+		return nil
+	}
+	return p.End
+}
+
+// refID parses a reference to a resource of type typ and returns its id ("" when the
+// reference is not of that type or is not a literal reference).
+func refID(ref, typ string) string {
+	ref = strings.TrimSpace(ref)
+	if i := strings.Index(ref, "/_history/"); i >= 0 {
+		ref = ref[:i]
+	}
+	i := strings.LastIndex(ref, typ+"/")
+	if i < 0 || (i > 0 && ref[i-1] != '/') {
+		return ""
+	}
+	return ref[i+len(typ)+1:]
+}
+
+// normRef turns a reference into "Type/id" when it is a literal relative or absolute
+// reference; otherwise it is returned trimmed.
+func normRef(ref string) string {
+	ref = strings.TrimSpace(ref)
+	if i := strings.Index(ref, "/_history/"); i >= 0 {
+		ref = ref[:i]
+	}
+	parts := strings.Split(ref, "/")
+	if len(parts) >= 2 {
+		return parts[len(parts)-2] + "/" + parts[len(parts)-1]
+	}
+	return ref
+}
+
+// number parses a json.Number as a finite float.
+func number(n *json.Number) (float64, bool) {
+	if n == nil {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(*n), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+// quantityUnit is the UCUM code of q when sent, else its human unit.
+func quantityUnit(q *fhir.Quantity) string {
+	if q == nil {
+		return ""
+	}
+	if c := str(q.Code); c != "" {
+		return c
+	}
+	return str(q.Unit)
+}
+
+// fmtNum formats a float without trailing zeros.
+func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// containsAny reports whether s contains one of the words.
+func containsAny(s string, words ...string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func strconvQuote(s string) string { return strconv.Quote(s) }

@@ -1,0 +1,228 @@
+package fhirmap
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+)
+
+// Drugs are the Therapy.Drug values: the codes.csv concepts of the anticancer drugs,
+// and "lutathera" for [177Lu]Lu-DOTA-TATE (PRRT) given as a medication.
+var Drugs = []string{"cisplatin", "carboplatin", "etoposide", "temozolomide", "capecitabine", "fluorouracil",
+	"irinotecan", "sunitinib", "everolimus", "octreotide", "lanreotide", "lutathera"}
+
+// drugWords are the names that identify a drug in free text when no code matched
+// (ingredient names first, then US brand names).
+var drugWords = map[string][]string{
+	"cisplatin":    {"cisplatin", "platinol"},
+	"carboplatin":  {"carboplatin", "paraplatin"},
+	"etoposide":    {"etoposide", "etopophos", "toposar", "vepesid"},
+	"temozolomide": {"temozolomide", "temodar"},
+	"capecitabine": {"capecitabine", "xeloda"},
+	"fluorouracil": {"fluorouracil", "5-fu", "adrucil"},
+	"irinotecan":   {"irinotecan", "camptosar"},
+	"sunitinib":    {"sunitinib", "sutent"},
+	"everolimus":   {"everolimus", "afinitor"},
+	"octreotide":   {"octreotide", "sandostatin", "mycapssa", "bynfezia"},
+	"lanreotide":   {"lanreotide", "somatuline"},
+	"lutathera":    {"lutathera", "lutetium lu 177 dotatate", "lutetium-177 dotatate", "177lu-dotatate", "lu-177 dotatate", "177lu-dota-tate", "[177lu]lu-dota-tate"},
+}
+
+// pendingMed is a medication record resolved in finish (its Medication may come later).
+type pendingMed struct {
+	src       Source
+	status    string
+	statement bool
+	concept   *fhir.CodeableConcept
+	medRef    string
+	medText   string
+	start     string
+	end       string
+}
+
+func (m *mapper) medication(r rawRes) {
+	med, err := fhir.UnmarshalMedication(r.raw)
+	if err != nil {
+		m.unreadable(r, err)
+		return
+	}
+	if r.ref != "" {
+		m.medications[r.ref] = med.Code
+	}
+}
+
+func (m *mapper) medicationRequest(r rawRes) {
+	mr, err := fhir.UnmarshalMedicationRequest(r.raw)
+	if err != nil {
+		m.unreadable(r, err)
+		return
+	}
+	if !m.subjectOK(r, mr.Subject.Reference) {
+		return
+	}
+	st := r.status()
+	switch st {
+	case "entered-in-error":
+		m.note(NoteSkipped, r.ref, "MedicationRequest skipped: entered in error")
+		return
+	case "cancelled":
+		m.note(NoteSkipped, r.ref, "MedicationRequest skipped: cancelled")
+		return
+	case "draft":
+		return // a proposal, not a therapy
+	case "":
+		m.note(NoteRejected, r.ref, "MedicationRequest has no status; skipped")
+		return
+	}
+	pm := pendingMed{status: st, concept: &mr.MedicationCodeableConcept, medRef: normRef(str(mr.MedicationReference.Reference)), medText: str(mr.MedicationReference.Display)}
+	pm.start = str(mr.AuthoredOn)
+	for _, d := range mr.DosageInstruction {
+		if d.Timing != nil && d.Timing.Repeat != nil && d.Timing.Repeat.BoundsPeriod != nil {
+			bp := d.Timing.Repeat.BoundsPeriod
+			if pm.start == "" {
+				pm.start = str(bp.Start)
+			}
+			if e := str(bp.End); e != "" {
+				pm.end = e
+			}
+		}
+	}
+	pm.src = m.source(r, firstDate(mr.AuthoredOn, &pm.start), st)
+	m.meds = append(m.meds, pm)
+}
+
+func (m *mapper) medicationStatement(r rawRes) {
+	ms, err := fhir.UnmarshalMedicationStatement(r.raw)
+	if err != nil {
+		m.unreadable(r, err)
+		return
+	}
+	if !m.subjectOK(r, ms.Subject.Reference) {
+		return
+	}
+	st := r.status()
+	switch st {
+	case "entered-in-error":
+		m.note(NoteSkipped, r.ref, "MedicationStatement skipped: entered in error")
+		return
+	case "not-taken":
+		m.note(NoteSkipped, r.ref, "MedicationStatement skipped: not taken")
+		return
+	case "":
+		m.note(NoteRejected, r.ref, "MedicationStatement has no status; skipped")
+		return
+	}
+	pm := pendingMed{status: st, statement: true, concept: &ms.MedicationCodeableConcept, medRef: normRef(str(ms.MedicationReference.Reference)), medText: str(ms.MedicationReference.Display)}
+	pm.start = firstDate(ms.EffectiveDateTime, periodStart(ms.EffectivePeriod))
+	pm.end = str(periodEnd(ms.EffectivePeriod))
+	pm.src = m.source(r, firstDate(&pm.start, ms.DateAsserted), st)
+	m.meds = append(m.meds, pm)
+}
+
+// matchDrugs finds the drugs of a medication concept: RxNorm ingredient codes, then
+// known product codes, then (last resort) drug names in the text.
+func matchDrugs(cc *fhir.CodeableConcept, extraText string) []Therapy {
+	var out []Therapy
+	seen := map[string]bool{}
+	if cc != nil {
+		for _, mc := range conceptsOf(cc) {
+			con := mc.Code.Concept
+			by := MatchedByIngredient
+			if strings.HasSuffix(con, "-product") {
+				con, by = strings.TrimSuffix(con, "-product"), MatchedByProductCode
+			} else if mc.Code.System == sysHCPCS && con == "lutathera" {
+				by = MatchedByProductCode
+			}
+			if !slices.Contains(Drugs, con) || !mc.verified() || seen[con] {
+				continue
+			}
+			seen[con] = true
+			out = append(out, Therapy{Drug: con, MatchedBy: by})
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	text := strings.ToLower(ccWords(cc) + " " + extraText)
+	for _, drug := range Drugs {
+		for _, w := range drugWords[drug] {
+			if containsWord(text, w) {
+				out = append(out, Therapy{Drug: drug, MatchedBy: MatchedByText})
+				break
+			}
+		}
+	}
+	if len(out) == 0 && containsWord(text, "lutetium") && containsWord(text, "dotatate") {
+		out = append(out, Therapy{Drug: "lutathera", MatchedBy: MatchedByText})
+	}
+	return out
+}
+
+// containsWord reports whether w occurs in s not as part of a longer word.
+func containsWord(s, w string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before := j == 0 || !isWordByte(s[j-1])
+		after := j+len(w) == len(s) || !isWordByte(s[j+len(w)])
+		if before && after {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isWordByte(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }
+
+func (m *mapper) finishTherapies() {
+	for _, pm := range m.meds {
+		cc := pm.concept
+		if cc != nil && len(cc.Coding) == 0 && cc.Text == nil {
+			cc = nil
+		}
+		if cc == nil && pm.medRef != "" {
+			cc = m.medications[pm.medRef]
+		}
+		drugs := matchDrugs(cc, strings.ToLower(pm.medText))
+		text := ccText(cc)
+		if text == "" {
+			text = pm.medText
+		}
+		for _, t := range drugs {
+			t.Source = pm.src
+			t.Text = text
+			if s, ok := parseDate(pm.start); ok {
+				t.Start = s
+			}
+			if e, ok := parseDate(pm.end); ok {
+				t.End = e
+			}
+			t.Active = therapyActive(pm.status, pm.statement, t.End, m.in.At)
+			if pm.status == "unknown" {
+				t.Caveat = CaveatUnknownStatus
+			}
+			if t.MatchedBy == MatchedByText {
+				m.note(NoteCaveat, pm.src.Ref, t.Drug+" recognised by name in the medication text, not by a code")
+			}
+			m.p.Therapies = append(m.p.Therapies, t)
+		}
+	}
+}
+
+// therapyActive: status active or on-hold (request) / active, intended, on-hold
+// (statement), and not ended before at.
+func therapyActive(status string, statement bool, end, at time.Time) bool {
+	var ok bool
+	switch status {
+	case "active", "on-hold":
+		ok = true
+	case "intended":
+		ok = statement
+	}
+	return ok && (end.IsZero() || !end.Before(at))
+}
