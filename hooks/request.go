@@ -136,7 +136,8 @@ func jsonError(data []byte, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		line, col := position(data, se.Offset)
+		// Offset counts the offending byte; report that byte's own column.
+		line, col := position(data, max(se.Offset-1, 0))
 		return Errorf(KindInvalid, "malformed JSON at line %d, column %d: %s", line, col, se.Error())
 	case errors.As(err, &te):
 		line, col := position(data, te.Offset)
