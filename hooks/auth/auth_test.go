@@ -1,12 +1,14 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +27,7 @@ const (
 )
 
 var (
+	quiet        = slog.New(slog.DiscardHandler)
 	audDiscovery = pub + "/cds-services"
 	audService   = pub + "/cds-services/nen-patient-view"
 	audFeedback  = audService + "/feedback"
@@ -80,16 +83,42 @@ clients:
 
 func (f *fixture) verifier(t *testing.T) *Verifier {
 	t.Helper()
+	v, _ := f.verifierWithLog(t)
+	return v
+}
+
+// verifierWithLog returns a verifier logging at debug level into the returned buffer.
+func (f *fixture) verifierWithLog(t *testing.T) (*Verifier, *syncBuffer) {
+	t.Helper()
+	buf := &syncBuffer{}
 	v, err := NewVerifier(f.cfg, Options{
 		Now:         f.clock.Now,
 		HTTPClient:  f.srv.Client(), // trusts every httptest TLS server's certificate
 		ReplayCache: NewMemoryReplayCache(0, f.clock.Now),
+		Logger:      slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
 	t.Cleanup(func() { _ = v.Close() })
-	return v
+	return v, buf
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func (f *fixture) claims(iss string, aud any) jwt.MapClaims {
@@ -297,7 +326,7 @@ func TestAuthenticateRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			v := f.verifier(t)
+			v, logs := f.verifierWithLog(t)
 			aud := tc.aud
 			if aud == "" {
 				aud = audService
@@ -315,6 +344,9 @@ func TestAuthenticateRejects(t *testing.T) {
 			if got := ReasonOf(err); got != tc.want {
 				t.Errorf("ReasonOf(%v) = %q, want %q", err, got, tc.want)
 			}
+			if !strings.Contains(logs.String(), "reason="+tc.want) {
+				t.Errorf("no debug line with reason=%s in the log:\n%s", tc.want, logs)
+			}
 			if diff := cmp.Diff(Client{}, c); diff != "" {
 				t.Errorf("client on failure (-want +got):\n%s", diff)
 			}
@@ -323,6 +355,9 @@ func TestAuthenticateRejects(t *testing.T) {
 				for _, part := range strings.Split(tok, ".") {
 					if len(part) > 8 && strings.Contains(err.Error(), part) {
 						t.Errorf("error message contains a token segment: %v", err)
+					}
+					if len(part) > 8 && strings.Contains(logs.String(), part) {
+						t.Errorf("log contains a token segment:\n%s", logs)
 					}
 				}
 			}
@@ -412,7 +447,7 @@ func TestKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := NewVerifier(cfg, Options{Now: f.clock.Now, HTTPClient: srv.Client(), JWKSMinRefresh: 30 * time.Second})
+	v, err := NewVerifier(cfg, Options{Now: f.clock.Now, HTTPClient: srv.Client(), JWKSMinRefresh: 30 * time.Second, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +505,7 @@ func TestJWKSUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := NewVerifier(cfg, Options{Now: f.clock.Now, HTTPClient: big.Client(), JWKSMaxBytes: 1024})
+	v, err := NewVerifier(cfg, Options{Now: f.clock.Now, HTTPClient: big.Client(), JWKSMaxBytes: 1024, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
