@@ -40,12 +40,12 @@ type rule struct {
 // draftCard is what a rule returns; the engine turns it into a Card (uuids, source,
 // links, override reasons) and checks it.
 type draftCard struct {
-	indicator   Indicator
-	summary     string
-	reason      string
-	facts       []fact
-	extra       []string
-	guideline   Guideline
+	indicator Indicator
+	summary   string
+	reason    string
+	facts     []fact
+	extra     []string
+	guideline Guideline
 	// links are further guideline sources (e.g. drug labels), shown as absolute links.
 	links       []Guideline
 	suggestions []draftSuggestion

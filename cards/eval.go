@@ -270,7 +270,10 @@ func (e *eval) classFacts() []fact {
 		fs = append(fs, fact{"Reported grade", e.cls.Label.Label, e.cls.Label.Source})
 	}
 	if e.cls.Differentiation != fhirmap.DiffUnknown {
-		v := string(e.cls.Differentiation) + " differentiated"
+		v := "well differentiated"
+		if e.cls.Differentiation == fhirmap.DiffPoor {
+			v = "poorly differentiated"
+		}
 		if e.cls.DiffFrom != "" {
 			v += " (from " + e.cls.DiffFrom + ")"
 		}
