@@ -195,7 +195,9 @@ func TestErrors(t *testing.T) {
 		}), status: 400, want: "requires fhirServer"},
 		{name: "fhirServer not a URL", method: "POST", path: svcPath, body: edit(t, func(m map[string]any) { m["fhirServer"] = "ehr/fhir" }), status: 400, want: "fhirServer"},
 		{name: "prefetch not an object", method: "POST", path: svcPath, body: edit(t, func(m map[string]any) { m["prefetch"].(map[string]any)["conditions"] = "x" }), status: 400, want: `prefetch "conditions"`},
-		{name: "prefetch without resourceType", method: "POST", path: svcPath, body: edit(t, func(m map[string]any) { m["prefetch"].(map[string]any)["conditions"] = map[string]any{"entry": []any{}} }), status: 400, want: "not a FHIR resource"},
+		{name: "prefetch without resourceType", method: "POST", path: svcPath, body: edit(t, func(m map[string]any) {
+			m["prefetch"].(map[string]any)["conditions"] = map[string]any{"entry": []any{}}
+		}), status: 400, want: "not a FHIR resource"},
 		{name: "patient of another id", method: "POST", path: svcPath, body: edit(t, func(m map[string]any) {
 			m["prefetch"].(map[string]any)["patient"] = map[string]any{"resourceType": "Patient", "id": "someone-else"}
 		}), status: 400, want: "Patient of context.patientId"},
