@@ -27,16 +27,19 @@ func ruleSuspected(e *eval) []draftCard {
 	if len(facts) == 0 {
 		return nil
 	}
+	// No NEN Condition: the orders cite the finding that raised the suspicion.
+	d := e.drafts
+	d.reason = facts[0].Src.Ref
 	w := e.cfg.Recent
 	var sugg []draftSuggestion
 	if e.recentSSTR(w.SSTRImagingDays) == nil && e.openOrder([]string{"sstr-pet", "ga68-dotatate"}) == nil {
 		sugg = append(sugg, draftSuggestion{label: "Order Ga-68 DOTATATE PET/CT", actions: []Action{
-			e.drafts.service(codingsOf("sstr-pet"), "Ga-68 DOTATATE PET/CT (somatostatin receptor imaging)", "Draft order: SSTR PET/CT with Ga-68 DOTATATE"),
+			d.service(codingsOf("sstr-pet"), "Ga-68 DOTATATE PET/CT (somatostatin receptor imaging)", "Draft order: SSTR PET/CT with Ga-68 DOTATATE"),
 		}})
 	}
 	if e.recentCrossSection(w.CrossSectionalDays) == nil && e.openOrder([]string{"ct-abdomen-pelvis-contrast", "mri-abdomen"}) == nil {
 		sugg = append(sugg, draftSuggestion{label: "Order multiphasic contrast CT abdomen/pelvis", actions: []Action{
-			e.drafts.service(codingsOf("ct-abdomen-pelvis-contrast"), "Multiphasic contrast CT abdomen and pelvis (or MRI)", "Draft order: multiphasic contrast CT of abdomen and pelvis"),
+			d.service(codingsOf("ct-abdomen-pelvis-contrast"), "Multiphasic contrast CT abdomen and pelvis (or MRI)", "Draft order: multiphasic contrast CT of abdomen and pelvis"),
 		}})
 	}
 	return []draftCard{{

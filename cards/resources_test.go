@@ -1,0 +1,183 @@
+package cards
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// emitted is one draft resource with where it came from.
+type emitted struct {
+	where      string // scenario / topic / suggestion
+	suggestion *Suggestion
+	raw        json.RawMessage
+}
+
+// allEmitted collects every resource of every suggestion of every scenario.
+func allEmitted(t *testing.T) []emitted {
+	t.Helper()
+	var out []emitted
+	for _, sc := range scenarios() {
+		r := evaluateCfg(noCap(), sc.p)
+		for _, c := range r.Cards {
+			for i := range c.Suggestions {
+				s := &c.Suggestions[i]
+				for _, a := range s.Actions {
+					out = append(out, emitted{where: sc.name + "/" + topicOf(c) + "/" + s.Label, suggestion: s, raw: a.Resource})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestEmittedResources checks every draft resource from every scenario: no empty
+// objects, arrays or strings, no nulls, exactly one medication[x], no Task value[x],
+// and the required content of each type.
+func TestEmittedResources(t *testing.T) {
+	t.Parallel()
+	all := allEmitted(t)
+	seen := map[string]int{}
+	for _, e := range all {
+		if err := CheckJSON(e.raw); err != nil {
+			t.Errorf("%s: %v", e.where, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(e.raw, &m); err != nil {
+			t.Fatalf("%s: %v", e.where, err)
+		}
+		rt, _ := m["resourceType"].(string)
+		seen[rt]++
+		ref := func(k string) string {
+			o, _ := m[k].(map[string]any)
+			s, _ := o["reference"].(string)
+			return s
+		}
+		switch rt {
+		case "MedicationRequest":
+			checkMedicationRequest(t, e, m)
+		case "ServiceRequest":
+			if m["status"] != "draft" || m["intent"] != "proposal" {
+				t.Errorf("%s: ServiceRequest status/intent %v/%v", e.where, m["status"], m["intent"])
+			}
+			code, _ := m["code"].(map[string]any)
+			if codings, _ := code["coding"].([]any); len(codings) == 0 {
+				t.Errorf("%s: ServiceRequest not coded: %s", e.where, e.raw)
+			}
+			if !strings.HasPrefix(ref("subject"), "Patient/") {
+				t.Errorf("%s: ServiceRequest subject %q", e.where, ref("subject"))
+			}
+			if rr, _ := m["reasonReference"].([]any); len(rr) != 1 || !(strings.HasPrefix(rr[0].(map[string]any)["reference"].(string), "Condition/") || strings.HasPrefix(rr[0].(map[string]any)["reference"].(string), "Observation/")) {
+				t.Errorf("%s: ServiceRequest reasonReference %v", e.where, m["reasonReference"])
+			}
+		case "Task":
+			if m["status"] != "requested" || m["intent"] != "proposal" {
+				t.Errorf("%s: Task status/intent %v/%v", e.where, m["status"], m["intent"])
+			}
+			if m["code"] == nil && m["description"] == nil {
+				t.Errorf("%s: Task without code or description", e.where)
+			}
+			if !strings.HasPrefix(ref("for"), "Patient/") {
+				t.Errorf("%s: Task for %q", e.where, ref("for"))
+			}
+			for k := range m {
+				if strings.HasPrefix(k, "value") || strings.HasPrefix(k, "input") || strings.HasPrefix(k, "output") {
+					t.Errorf("%s: Task has %s", e.where, k)
+				}
+			}
+			restr, _ := m["restriction"].(map[string]any)
+			period, _ := restr["period"].(map[string]any)
+			if period["start"] == nil || period["end"] == nil {
+				t.Errorf("%s: Task without due window: %s", e.where, e.raw)
+			}
+			desc, _ := m["description"].(string)
+			if strings.Contains(desc, " every ") && restr["repetitions"] == nil {
+				t.Errorf("%s: recurring Task without repetitions: %s", e.where, e.raw)
+			}
+		default:
+			t.Errorf("%s: unexpected resourceType %q", e.where, rt)
+		}
+	}
+	for _, rt := range []string{"MedicationRequest", "ServiceRequest", "Task"} {
+		if seen[rt] == 0 {
+			t.Errorf("no %s emitted by any scenario: the check proves nothing for it", rt)
+		}
+	}
+}
+
+func checkMedicationRequest(t *testing.T, e emitted, m map[string]any) {
+	t.Helper()
+	if m["status"] != "draft" || m["intent"] != "proposal" {
+		t.Errorf("%s: MedicationRequest status/intent %v/%v", e.where, m["status"], m["intent"])
+	}
+	var variants []string
+	for k := range m {
+		if strings.HasPrefix(k, "medication") {
+			variants = append(variants, k)
+		}
+	}
+	if len(variants) != 1 || variants[0] != "medicationCodeableConcept" {
+		t.Errorf("%s: medication[x] variants %v, want exactly medicationCodeableConcept", e.where, variants)
+	}
+	mcc, _ := m["medicationCodeableConcept"].(map[string]any)
+	text, _ := mcc["text"].(string)
+	codings, _ := mcc["coding"].([]any)
+	if text == "" {
+		t.Errorf("%s: medication without text", e.where)
+	}
+	if len(codings) != 1 {
+		if text != "lanreotide" { // codes.csv has no verified RxNorm code for lanreotide yet
+			t.Errorf("%s: medication %q without one RxNorm coding", e.where, text)
+		}
+	} else if c := codings[0].(map[string]any); c["system"] != RxNormSystem || c["code"] == "" {
+		t.Errorf("%s: medication coding %v, want RxNorm", e.where, c)
+	}
+	dos, _ := m["dosageInstruction"].([]any)
+	if len(dos) != 1 || dos[0].(map[string]any)["text"] == "" {
+		t.Errorf("%s: dosageInstruction %v", e.where, m["dosageInstruction"])
+	}
+	subj, _ := m["subject"].(map[string]any)
+	if s, _ := subj["reference"].(string); !strings.HasPrefix(s, "Patient/") {
+		t.Errorf("%s: subject %v", e.where, m["subject"])
+	}
+	if rr, _ := m["reasonReference"].([]any); len(rr) != 1 || !strings.HasPrefix(rr[0].(map[string]any)["reference"].(string), "Condition/") {
+		t.Errorf("%s: reasonReference %v", e.where, m["reasonReference"])
+	}
+	// A regimen of two drugs shares one groupIdentifier; a single drug has none.
+	groups := map[string]bool{}
+	n := 0
+	for _, a := range e.suggestion.Actions {
+		var mr struct {
+			ResourceType    string `json:"resourceType"`
+			GroupIdentifier *struct{ Value string }
+		}
+		_ = json.Unmarshal(a.Resource, &mr)
+		if mr.ResourceType != "MedicationRequest" {
+			continue
+		}
+		n++
+		if mr.GroupIdentifier != nil {
+			groups[mr.GroupIdentifier.Value] = true
+		}
+	}
+	if n > 1 && len(groups) != 1 {
+		t.Errorf("%s: %d drugs with %d group identifiers, want one shared", e.where, n, len(groups))
+	}
+	if n == 1 && len(groups) != 0 {
+		t.Errorf("%s: single drug with a groupIdentifier", e.where)
+	}
+}
+
+// TestEmittedResourcesSchema validates every emitted resource against the official FHIR
+// R4 JSON schema (NENCDS_FHIR_SCHEMA; skipped when unset).
+func TestEmittedResourcesSchema(t *testing.T) {
+	t.Parallel()
+	s := loadFHIRSchema(t)
+	all := allEmitted(t)
+	for _, e := range all {
+		if errs := s.Validate(e.raw); len(errs) > 0 {
+			t.Errorf("%s: %s\n%s", e.where, strings.Join(errs, "; "), e.raw)
+		}
+	}
+	t.Logf("%d resources valid against the FHIR R4 schema", len(all))
+}
