@@ -337,7 +337,7 @@ var (
 	reKrenning = regexp.MustCompile(`(?i)\bkrenning(?:\s+(?:score|grade))?\s*[:=]?\s*([0-4])\b`)
 	reSSTRPos  = regexp.MustCompile(`(?i)\b(sstr[- ]positive|somatostatin receptor[- ]positive|uptake (?:greater|higher) than (?:the )?normal liver)`)
 	reSSTRNeg  = regexp.MustCompile(`(?i)\b(sstr[- ]negative|somatostatin receptor[- ]negative|no significant somatostatin receptor expression|uptake (?:less|lower) than (?:the )?normal liver)`)
-	reNegated  = regexp.MustCompile(`(?i)\b(no|not|without|negative for|cannot|can't|unclear|equivocal|indeterminate)\b[^.;]{0,20}$`)
+	reNegated  = regexp.MustCompile(`(?i)\b(no|not|without|negative for|cannot|can't|unclear|equivocal|indeterminate|possibly|possible|probably|probable|likely|suspicious|questionable|may be|might be)\b[^.;]{0,20}$`)
 )
 
 // readSSTRText reads the words of a conclusion, conservatively: only explicit phrases
@@ -349,7 +349,9 @@ func (m *mapper) readSSTRText(img *SSTRImaging, text string) {
 	var evidence []string
 	ambiguous := false
 	add := func(r SSTRResult, phrase string, start int) {
-		if reNegated.MatchString(text[:start]) || strings.Contains(strings.ToLower(text[:start]), "?") {
+		end := start + len(phrase)
+		around := text[max(0, start-30):start] + text[end:min(len(text), end+3)]
+		if reNegated.MatchString(text[:start]) || strings.Contains(around, "?") {
 			ambiguous = true
 			return
 		}
