@@ -512,23 +512,31 @@ func TestImagingLabsAndFitness(t *testing.T) {
 		{"ALT", []string{obs("alt", "final", sysLOINC, "1742-6", `"valueQuantity":{"value":40,"unit":"U/L"}`)},
 			func(p *Picture) string { return cmp.Diff(&Quantity{Value: 40, Unit: "U/L"}, p.LiverTests[0].Quantity) }, nil},
 		{"ECOG integer", []string{obs("e", "final", sysLOINC, "89247-1", `"valueInteger":2`)},
-			func(p *Picture) string { return cmp.Diff(Performance{Source: Source{Ref: "Observation/e", Status: "final"}, Scale: "ecog", Score: 2}, p.Performance[0]) }, nil},
+			func(p *Picture) string {
+				return cmp.Diff(Performance{Source: Source{Ref: "Observation/e", Status: "final"}, Scale: "ecog", Score: 2}, p.Performance[0])
+			}, nil},
 		{"ECOG LOINC answer", []string{obs("e", "final", sysLOINC, "89247-1", `"valueCodeableConcept":{"coding":[{"system":"http://loinc.org","code":"LA9624-3"}]}`)},
 			func(p *Picture) string { return cmp.Diff(2, p.Performance[0].Score) }, nil},
 		{"ECOG out of range", []string{obs("e", "final", sysLOINC, "89247-1", `"valueInteger":7`)},
 			func(p *Picture) string { return cmp.Diff(0, len(p.Performance)) }, []NoteKind{NoteRejected}},
 		{"Karnofsky", []string{obs("k", "final", sysLOINC, "89243-0", `"valueInteger":70`)},
-			func(p *Picture) string { return cmp.Diff([]any{"karnofsky", 70}, []any{p.Performance[0].Scale, p.Performance[0].Score}) }, nil},
+			func(p *Picture) string {
+				return cmp.Diff([]any{"karnofsky", 70}, []any{p.Performance[0].Scale, p.Performance[0].Score})
+			}, nil},
 		{"progression", []string{obs("ds", "final", sysLOINC, "97509-4", `"valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"271299001"}]}`)},
 			func(p *Picture) string { return cmp.Diff(StatusProgression, p.DiseaseStatus[0].Value) }, nil},
 		{"stable", []string{obs("ds", "final", sysLOINC, "97509-4", `"valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"359746009"}]}`)},
 			func(p *Picture) string { return cmp.Diff(StatusStable, p.DiseaseStatus[0].Value) }, nil},
 		{"date from effectivePeriod", []string{obs("e", "final", sysLOINC, "89247-1", `"valueInteger":1,"effectivePeriod":{"start":"2025-02-03T10:00:00+01:00"}`)},
-			func(p *Picture) string { return cmp.Diff(time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC), p.Performance[0].Date) }, nil},
+			func(p *Picture) string {
+				return cmp.Diff(time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC), p.Performance[0].Date)
+			}, nil},
 		{"date from issued", []string{obs("e", "final", sysLOINC, "89247-1", `"valueInteger":1,"issued":"2025-02-03T10:00:00.123Z"`)},
 			func(p *Picture) string { return cmp.Diff("2025-02-03T10:00:00.123Z", p.Performance[0].DateText) }, nil},
 		{"year precision", []string{obs("e", "final", sysLOINC, "89247-1", `"valueInteger":1,"effectiveDateTime":"2024"`)},
-			func(p *Picture) string { return cmp.Diff(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), p.Performance[0].Date) }, nil},
+			func(p *Picture) string {
+				return cmp.Diff(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), p.Performance[0].Date)
+			}, nil},
 		{"unreadable date kept without date", []string{obs("e", "final", sysLOINC, "89247-1", `"valueInteger":1,"effectiveDateTime":"yesterday"`)},
 			func(p *Picture) string { return cmp.Diff(true, p.Performance[0].Date.IsZero()) }, []NoteKind{NoteRejected}},
 	}
