@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -513,6 +514,74 @@ func TestJWKSUnavailable(t *testing.T) {
 	if got := ReasonOf(err); got != ReasonJWKSUnavail {
 		t.Errorf("oversized JWK Set: reason %q (%v), want %q", got, err, ReasonJWKSUnavail)
 	}
+}
+
+func TestJWKSRedirectRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	hop := newJWKSServer(t, nil)
+	hop.redirectTo(f.evil.URL + "/jwks.json")
+	cfg, err := NewConfig(File{PublicURL: pub, Clients: []ClientConfig{{Issuer: issEHR, JWKSURL: hop.URL + "/jwks.json"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(cfg, Options{Now: f.clock.Now, HTTPClient: hop.Client(), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Signed with the key the redirect target serves: following it would verify.
+	h := bearer(sign(t, jwt.SigningMethodES384, ec384b, map[string]any{"kid": "ec-1"}, f.claims(issEHR, audService)))
+	_, err = v.Authenticate(context.Background(), h, audService)
+	if got := ReasonOf(err); got != ReasonJWKSUnavail {
+		t.Errorf("reason %q (%v), want %q", got, err, ReasonJWKSUnavail)
+	}
+	if n := f.evil.hits.Load(); n != 0 {
+		t.Errorf("redirect target received %d requests, want 0", n)
+	}
+}
+
+// Keys older than the cache TTL are refetched; while the endpoint fails the last good
+// keys serve until JWKSMaxStale, then tokens are refused.
+func TestJWKSStaleKeys(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	srv := newJWKSServer(t, jwksJSON(t, ecJWK("k1", "ES384", ec384)))
+	cfg, err := NewConfig(File{PublicURL: pub, Clients: []ClientConfig{{Issuer: issEHR, JWKSURL: srv.URL + "/jwks.json"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(cfg, Options{
+		Now: f.clock.Now, HTTPClient: srv.Client(), Logger: quiet,
+		JWKSCacheTTL: time.Hour, JWKSMinRefresh: 30 * time.Second, JWKSMaxStale: 3 * time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	try := func(step, want string, wantHits int64) {
+		t.Helper()
+		h := bearer(sign(t, jwt.SigningMethodES384, ec384, map[string]any{"kid": "k1"}, f.claims(issEHR, audService)))
+		_, err := v.Authenticate(context.Background(), h, audService)
+		if got := ReasonOf(err); got != want {
+			t.Errorf("%s: reason %q (%v), want %q", step, got, err, want)
+		}
+		if got := srv.hits.Load(); got != wantHits {
+			t.Errorf("%s: %d fetches, want %d", step, got, wantHits)
+		}
+	}
+	try("first fetch", "", 1)
+	f.clock.Advance(61 * time.Minute)
+	try("TTL passed: refetched", "", 2)
+	srv.fail(http.StatusServiceUnavailable)
+	f.clock.Advance(61 * time.Minute)
+	try("refresh fails: stale keys still serve", "", 3)
+	f.clock.Advance(10 * time.Second)
+	try("within the rate-limit window: no fetch", "", 3)
+	f.clock.Advance(2 * time.Hour)
+	try("beyond max stale: keys dropped", ReasonJWKSUnavail, 4)
+	srv.fail(0)
+	try("endpoint back, but rate limited", ReasonJWKSUnavail, 4)
+	f.clock.Advance(31 * time.Second)
+	try("endpoint back", "", 5)
 }
 
 func TestConcurrentReplayAcceptsOnce(t *testing.T) {

@@ -128,10 +128,11 @@ func (c *fakeClock) Advance(d time.Duration) {
 // jwksServer is an https JWK Set endpoint that counts its requests; its set can change.
 type jwksServer struct {
 	*httptest.Server
-	hits atomic.Int64
-	mu   sync.Mutex
-	body []byte
-	gate chan struct{} // when non-nil, requests wait for it to close
+	hits     atomic.Int64
+	mu       sync.Mutex
+	body     []byte
+	status   int    // answer with this status when non-zero
+	redirect string // answer 302 to this URL when set
 }
 
 func newJWKSServer(t testing.TB, body []byte) *jwksServer {
@@ -140,16 +141,33 @@ func newJWKSServer(t testing.TB, body []byte) *jwksServer {
 	s.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
 		s.mu.Lock()
-		b, gate := s.body, s.gate
+		b, status, redirect := s.body, s.status, s.redirect
 		s.mu.Unlock()
-		if gate != nil {
-			<-gate
+		if redirect != "" {
+			http.Redirect(w, r, redirect, http.StatusFound)
+			return
+		}
+		if status != 0 {
+			w.WriteHeader(status)
+			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(b)
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+func (s *jwksServer) redirectTo(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.redirect = url
+}
+
+func (s *jwksServer) fail(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status = status
 }
 
 func (s *jwksServer) set(body []byte) {
