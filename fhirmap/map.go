@@ -39,11 +39,24 @@ func Map(in Input) (*Picture, error) {
 		if len(doc) == 0 || bytes.Equal(doc, []byte("null")) {
 			continue
 		}
-		var p peek
-		if doc[0] != '{' || json.Unmarshal(doc, &p) != nil || p.ResourceType == "" {
+		if doc[0] != '{' {
 			return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
 		}
-		m.document(doc, p, 0)
+		// Fast path: the document and its entries in one decoding. When an entry
+		// wrapper is malformed, the robust path reads the entries one by one.
+		var d document
+		if err := json.Unmarshal(doc, &d); err == nil {
+			if d.ResourceType == "" {
+				return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
+			}
+			m.document(doc, d, 0)
+			continue
+		}
+		p, ok := peekOf(doc)
+		if !ok {
+			return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
+		}
+		m.document(doc, document{peek: p, robust: true}, 0)
 	}
 	m.finish()
 	return m.p, nil
@@ -57,10 +70,32 @@ type peek struct {
 	Status *string `json:"status"`
 }
 
-// bundleEnvelope is read without the library so that an odd entry wrapper (an unknown
-// search mode, a malformed link) cannot sink the whole Bundle.
-type bundleEnvelope struct {
-	Entry []json.RawMessage `json:"entry"`
+// peekOf peeks at a resource. A status of the wrong JSON type does not hide the
+// resource type: the typed decoding then reports the resource as unreadable.
+func peekOf(raw []byte) (peek, bool) {
+	if len(raw) == 0 || raw[0] != '{' {
+		return peek{}, false
+	}
+	var p peek
+	if json.Unmarshal(raw, &p) == nil {
+		return p, p.ResourceType != ""
+	}
+	var min struct {
+		ResourceType string `json:"resourceType"`
+	}
+	if json.Unmarshal(raw, &min) != nil || min.ResourceType == "" {
+		return peek{}, false
+	}
+	return peek{ResourceType: min.ResourceType}, true
+}
+
+// document is a resource read as a possible Bundle. Its envelope is read without the
+// library so that an odd entry wrapper (an unknown search mode, a malformed link)
+// cannot sink the whole Bundle.
+type document struct {
+	peek
+	Entry  []bundleEntry `json:"entry"`
+	robust bool          // Entry was not decoded: read the entries one by one
 }
 
 type bundleEntry struct {
@@ -68,37 +103,50 @@ type bundleEntry struct {
 	Resource json.RawMessage `json:"resource"`
 }
 
-func (m *mapper) document(doc json.RawMessage, p peek, depth int) {
-	if p.ResourceType != "Bundle" {
-		m.resource(doc, p, "")
+func (m *mapper) document(doc json.RawMessage, d document, depth int) {
+	if d.ResourceType != "Bundle" {
+		m.resource(doc, d.peek, "")
 		return
 	}
 	if depth >= maxBundleDepth {
-		m.note(NoteRejected, refOf("Bundle", p.ID, ""), "Bundle nested too deeply; not read")
+		m.note(NoteRejected, refOf("Bundle", d.ID, ""), "Bundle nested too deeply; not read")
 		return
 	}
-	var env bundleEnvelope
-	if err := json.Unmarshal(doc, &env); err != nil {
-		m.note(NoteRejected, refOf("Bundle", p.ID, ""), "Bundle entries could not be read: "+jsonProblem(err))
-		return
-	}
-	for i, raw := range env.Entry {
-		var e bundleEntry
-		if err := json.Unmarshal(raw, &e); err != nil {
-			m.note(NoteRejected, "", fmt.Sprintf("Bundle entry %d could not be read: %s", i, jsonProblem(err)))
-			continue
+	entries := d.Entry
+	if d.robust {
+		var env struct {
+			Entry []json.RawMessage `json:"entry"`
 		}
+		if err := json.Unmarshal(doc, &env); err != nil {
+			m.note(NoteRejected, refOf("Bundle", d.ID, ""), "Bundle entries could not be read: "+jsonProblem(err))
+			return
+		}
+		entries = make([]bundleEntry, 0, len(env.Entry))
+		for i, raw := range env.Entry {
+			var e bundleEntry
+			if err := json.Unmarshal(raw, &e); err != nil {
+				m.note(NoteRejected, "", fmt.Sprintf("Bundle entry %d could not be read: %s", i, jsonProblem(err)))
+				continue
+			}
+			entries = append(entries, e)
+		}
+	}
+	for i, e := range entries {
 		res := bytes.TrimSpace(e.Resource)
 		if len(res) == 0 || bytes.Equal(res, []byte("null")) {
-			continue // a search entry without a resource (e.g. an OperationOutcome link)
+			continue // a search entry without a resource
 		}
-		var ep peek
-		if res[0] != '{' || json.Unmarshal(res, &ep) != nil || ep.ResourceType == "" {
+		ep, ok := peekOf(res)
+		if !ok {
 			m.note(NoteRejected, fullURLRef(e.FullURL), fmt.Sprintf("Bundle entry %d is not a FHIR resource; skipped", i))
 			continue
 		}
 		if ep.ResourceType == "Bundle" {
-			m.document(res, ep, depth+1)
+			var nested document
+			if err := json.Unmarshal(res, &nested); err != nil {
+				nested = document{peek: ep, robust: true}
+			}
+			m.document(res, nested, depth+1)
 			continue
 		}
 		m.resource(res, ep, e.FullURL)

@@ -790,3 +790,14 @@ func TestNewestFirstAndDeterministic(t *testing.T) {
 		t.Errorf("order depends on input order (-first +second):\n%s", diff)
 	}
 }
+
+func TestStatusOfWrongTypeIsANote(t *testing.T) {
+	t.Parallel()
+	p, err := Map(Input{PatientID: pid, At: testAt, Documents: []json.RawMessage{json.RawMessage(`{"resourceType":"Observation","id":"x","status":5,"code":{}}`)}})
+	if err != nil {
+		t.Fatalf("Map: %v", err)
+	}
+	if diff := cmp.Diff([]NoteKind{NoteRejected}, noteKinds(p.Notes)); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+}
