@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -154,5 +155,39 @@ func TestParseJWKSSkipsUnusableKeys(t *testing.T) {
 	}
 	if skipped != 6 {
 		t.Errorf("skipped %d keys, want 6", skipped)
+	}
+}
+
+func TestNewVerifierRejectsBadOptions(t *testing.T) {
+	t.Parallel()
+	cfg, err := DevProfile("http://localhost:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		cfg  *Config
+		opts Options
+		want string
+	}{
+		{"nil config", nil, Options{}, "validated Config"},
+		{"zero config", &Config{}, Options{}, "validated Config"},
+		{"negative skew", cfg, Options{Skew: -time.Second}, "skew"},
+		{"huge skew", cfg, Options{Skew: time.Hour}, "skew"},
+		{"bad Redis URL", cfg, Options{RedisURL: "http://user:pw@redis:6379"}, "invalid Redis URL"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.opts.Logger = quiet
+			v, err := NewVerifier(tc.cfg, tc.opts)
+			if err == nil {
+				_ = v.Close()
+				t.Fatal("NewVerifier succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "pw@") {
+				t.Errorf("error %q: want it to mention %q and not the password", err, tc.want)
+			}
+		})
 	}
 }
