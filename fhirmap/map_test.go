@@ -593,7 +593,9 @@ func TestTherapies(t *testing.T) {
 		{"Medication resource by reference", []string{
 			`{"resourceType":"Medication","id":"med1","code":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"37776"}]}}`,
 			medReq("m", "active", `"medicationReference":{"reference":"Medication/med1"}`, "")}, []th{{"temozolomide", MatchedByIngredient, true}}, nil},
+		{"contained Medication (dropped by the library)", []string{medReq("m", "active", `"contained":[{"resourceType":"Medication","id":"med","code":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"357977"}]}}],"medicationReference":{"reference":"#med"}`, "")}, []th{{"sunitinib", MatchedByIngredient, true}}, nil},
 		{"Lutathera by HCPCS", []string{medReq("m", "completed", `"medicationCodeableConcept":{"coding":[{"system":"http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets","code":"A9513"}]}`, "")}, []th{{"lutathera", MatchedByProductCode, false}}, nil},
+		{"lutetium dotatate by name", []string{medReq("m", "active", `"medicationCodeableConcept":{"text":"Lutetium Lu 177 dotatate 200 mCi IV"}`, "")}, []th{{"lutathera", MatchedByText, true}}, []NoteKind{NoteCaveat}},
 		{"entered in error", []string{medReq("m", "entered-in-error", rx("357977", "sunitinib"), "")}, nil, []NoteKind{NoteSkipped}},
 		{"cancelled", []string{medReq("m", "cancelled", rx("357977", "sunitinib"), "")}, nil, []NoteKind{NoteSkipped}},
 		{"draft is not a therapy", []string{medReq("m", "draft", rx("357977", "sunitinib"), "")}, nil, nil},
@@ -619,6 +621,18 @@ func TestTherapies(t *testing.T) {
 				t.Errorf("notes (-want +got):\n%s\n%v", diff, p.Notes)
 			}
 		})
+	}
+}
+
+func TestLutatheraMedicationIsAlsoPriorPRRT(t *testing.T) {
+	t.Parallel()
+	p := mapRes(t, medReq("m", "completed", `"medicationCodeableConcept":{"coding":[{"system":"http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets","code":"A9513"}],"text":"Lutathera"}`, ""))
+	want := []Procedure{{
+		Source: Source{Ref: "MedicationRequest/m", Date: time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC), DateText: "2025-01-15", Status: "completed"},
+		Kind:   ProcPRRT, Codes: []Coding{{System: sysHCPCS, Code: "A9513"}}, Text: "Lutathera",
+	}}
+	if diff := cmp.Diff(want, p.Procedures); diff != "" {
+		t.Errorf("procedures (-want +got):\n%s", diff)
 	}
 }
 

@@ -337,6 +337,9 @@ func (m *mapper) readKi67(ref string, v obsValue) (Ki67, bool) {
 	case v.q != nil:
 		unit = quantityUnit(v.q)
 		k.Raw = strings.TrimSpace(strOrEmpty(v.q.Value) + " " + unit)
+		if unit == "1" {
+			k.Raw = strOrEmpty(v.q.Value) + " (unit 1)"
+		}
 		if v.q.Comparator != nil {
 			m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" has a comparator ("+v.q.Comparator.Code()+"), not a point value; rejected")
 			return k, false

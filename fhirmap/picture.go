@@ -355,7 +355,9 @@ type DiseaseStatus struct {
 type Therapy struct {
 	Source
 	// Drug is the codes.csv concept: cisplatin, carboplatin, etoposide, temozolomide,
-	// capecitabine, fluorouracil, irinotecan, sunitinib, everolimus, octreotide, lanreotide.
+	// capecitabine, fluorouracil, irinotecan, sunitinib, everolimus, octreotide, lanreotide;
+	// or lutathera ([177Lu]Lu-DOTA-TATE given as a medication; such a record also
+	// appears in Procedures as kind prrt). The list is fhirmap.Drugs.
 	Drug string `json:"drug"`
 	// MatchedBy is "rxnorm-ingredient", "product-code" or "text".
 	MatchedBy string `json:"matchedBy"`

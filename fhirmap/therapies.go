@@ -1,6 +1,7 @@
 package fhirmap
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +41,31 @@ type pendingMed struct {
 	medText   string
 	start     string
 	end       string
+	contained *fhir.CodeableConcept // the code of a contained Medication ("#id")
+}
+
+// containedMedication reads the code of a contained Medication, which the library
+// drops when it decodes the resource.
+func containedMedication(raw []byte, ref string) *fhir.CodeableConcept {
+	if !strings.HasPrefix(ref, "#") {
+		return nil
+	}
+	var c struct {
+		Contained []struct {
+			ResourceType string                `json:"resourceType"`
+			ID           string                `json:"id"`
+			Code         *fhir.CodeableConcept `json:"code"`
+		} `json:"contained"`
+	}
+	if json.Unmarshal(raw, &c) != nil {
+		return nil
+	}
+	for _, r := range c.Contained {
+		if r.ResourceType == "Medication" && "#"+r.ID == ref {
+			return r.Code
+		}
+	}
+	return nil
 }
 
 func (m *mapper) medication(r rawRes) {
@@ -77,6 +103,7 @@ func (m *mapper) medicationRequest(r rawRes) {
 		return
 	}
 	pm := pendingMed{status: st, concept: &mr.MedicationCodeableConcept, medRef: normRef(str(mr.MedicationReference.Reference)), medText: str(mr.MedicationReference.Display)}
+	pm.contained = containedMedication(r.raw, pm.medRef)
 	pm.start = str(mr.AuthoredOn)
 	for _, d := range mr.DosageInstruction {
 		if d.Timing != nil && d.Timing.Repeat != nil && d.Timing.Repeat.BoundsPeriod != nil {
@@ -115,6 +142,7 @@ func (m *mapper) medicationStatement(r rawRes) {
 		return
 	}
 	pm := pendingMed{status: st, statement: true, concept: &ms.MedicationCodeableConcept, medRef: normRef(str(ms.MedicationReference.Reference)), medText: str(ms.MedicationReference.Display)}
+	pm.contained = containedMedication(r.raw, pm.medRef)
 	pm.start = firstDate(ms.EffectiveDateTime, periodStart(ms.EffectivePeriod))
 	pm.end = str(periodEnd(ms.EffectivePeriod))
 	pm.src = m.source(r, firstDate(&pm.start, ms.DateAsserted), st)
@@ -185,6 +213,9 @@ func (m *mapper) finishTherapies() {
 		if cc != nil && len(cc.Coding) == 0 && cc.Text == nil {
 			cc = nil
 		}
+		if cc == nil && pm.contained != nil {
+			cc = pm.contained
+		}
 		if cc == nil && pm.medRef != "" {
 			cc = m.medications[pm.medRef]
 		}
@@ -210,6 +241,11 @@ func (m *mapper) finishTherapies() {
 				m.note(NoteCaveat, pm.src.Ref, t.Drug+" recognised by name in the medication text, not by a code")
 			}
 			m.p.Therapies = append(m.p.Therapies, t)
+			if t.Drug == "lutathera" {
+				// PRRT given or under way as a medication: also a PRRT procedure, so
+				// that "prior PRRT" has one place to look (Picture.Procedures).
+				m.p.Procedures = append(m.p.Procedures, Procedure{Source: t.Source, Kind: ProcPRRT, Codes: allCodings(cc), Text: t.Text})
+			}
 		}
 	}
 }
