@@ -3,6 +3,8 @@ package hooks
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -79,10 +81,12 @@ func newFakeFHIR(t testing.TB, body []byte, tls bool, knobs func(*fakeFHIR)) *fa
 	if knobs != nil {
 		knobs(f)
 	}
+	f.srv = httptest.NewUnstartedServer(f)
+	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused TLS clients are expected
 	if tls {
-		f.srv = httptest.NewTLSServer(f)
+		f.srv.StartTLS()
 	} else {
-		f.srv = httptest.NewServer(f)
+		f.srv.Start()
 	}
 	t.Cleanup(f.srv.Close)
 	return f

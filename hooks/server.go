@@ -26,13 +26,14 @@ var _ Authenticator = (*auth.Verifier)(nil)
 
 // Options configure a Server.
 type Options struct {
-	// Dev turns off client authentication, allows any CORS origin and lets the FHIR
-	// fallback read http on loopback. Never in production.
+	// Dev allows any CORS origin, lets the server run without an Authenticator (no client
+	// JWT: every call is anonymous) and the FHIR fallback read http on loopback (see
+	// FHIRPolicy, configured on the Resolver). Never in production.
 	Dev bool
 	// PublicURL is the externally visible base of the service (e.g. https://cds.example.org);
 	// the aud of a call is PublicURL + "/cds-services[/{id}[/feedback]]". Required unless Dev.
 	PublicURL string
-	// Authenticator checks client JWTs. Required unless Dev.
+	// Authenticator checks client JWTs. Required unless Dev; when set, used in Dev too.
 	Authenticator Authenticator
 	// AuthReason gives the log label of an authentication error (auth.ReasonOf when nil).
 	AuthReason func(error) string
@@ -227,7 +228,7 @@ const clientKey = "nencds.client"
 // authn authenticates the call for the endpoint whose path path gives (the aud).
 func (s *Server) authn(path func(*gin.Context) string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if s.o.Dev {
+		if s.o.Authenticator == nil { // only in Dev (NewServer checks)
 			c.Set(clientKey, auth.Client{})
 			c.Next()
 			return

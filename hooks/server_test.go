@@ -336,7 +336,7 @@ func TestSaturation(t *testing.T) {
 	defer fhir.Close()
 	defer once.Do(func() { close(release) })
 	o := testOptions(t, nil, nil)
-	o.Dev = true
+	o.Dev, o.Authenticator = true, nil
 	o.MaxInFlight = 1
 	o.Evaluator.Resolver.Policy = FHIRPolicy{Dev: true}
 	s := newTestServer(t, o)

@@ -51,8 +51,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return serve(ctx, cfg, logger, ready)
 }
 
-// newServer wires the hooks server of cfg.
-func newServer(cfg *Config, logger *slog.Logger) (*hooks.Server, error) {
+// newServer wires the hooks server of cfg. close releases what it holds (the verifier's
+// replay cache connection).
+func newServer(cfg *Config, logger *slog.Logger) (srv *hooks.Server, close func() error, err error) {
 	opts := hooks.Options{
 		Dev:         cfg.Dev,
 		PublicURL:   cfg.PublicURL,
@@ -73,38 +74,44 @@ func newServer(cfg *Config, logger *slog.Logger) (*hooks.Server, error) {
 			},
 		},
 	}
-	if cfg.Dev {
-		logger.Warn("DEV MODE: client JWTs are NOT verified, any CORS origin is allowed and " +
-			"http fhirServer on loopback is read. Never expose this server to a network.")
-	}
+	close = func() error { return nil }
 	if cfg.TrustFile != "" {
 		trust, err := auth.LoadConfig(cfg.TrustFile)
 		if err != nil {
-			return nil, fmt.Errorf("trust file: %w", err)
+			return nil, nil, fmt.Errorf("trust file: %w", err)
 		}
 		if opts.PublicURL == "" {
-			// The trust file's public_url, when the auth package exposes it.
-			if p, ok := any(trust).(interface{ PublicURL() string }); ok {
-				opts.PublicURL = p.PublicURL()
-			}
+			opts.PublicURL = trust.PublicURL()
 		}
-		v, err := auth.NewVerifier(trust, auth.Options{RedisURL: cfg.RedisURL})
+		v, err := auth.NewVerifier(trust, auth.Options{RedisURL: cfg.RedisURL, Logger: logger})
 		if err != nil {
-			return nil, fmt.Errorf("trust: %w", err)
+			return nil, nil, fmt.Errorf("trust: %w", err)
 		}
-		if !cfg.Dev {
-			opts.Authenticator = v
-		}
+		opts.Authenticator, opts.Ready, close = v, v.Ready, v.Close
 	}
-	return hooks.NewServer(opts)
+	switch {
+	case cfg.Dev && opts.Authenticator == nil:
+		logger.Warn("DEV MODE: client JWTs are NOT verified, any CORS origin is allowed and " +
+			"http fhirServer on loopback is read. Never expose this server to a network.")
+	case cfg.Dev:
+		logger.Warn("DEV MODE with a trust file: client JWTs are verified, but any CORS origin " +
+			"is allowed and http fhirServer on loopback is read. Never in production.")
+	}
+	srv, err = hooks.NewServer(opts)
+	if err != nil {
+		close()
+		return nil, nil, err
+	}
+	return srv, close, nil
 }
 
 // serve listens until ctx ends, then drains in-flight requests.
 func serve(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(string)) error {
-	srv, err := newServer(cfg, logger)
+	srv, closeServer, err := newServer(cfg, logger)
 	if err != nil {
 		return err
 	}
+	defer closeServer()
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

@@ -1,15 +1,10 @@
 package main
 
 import (
-	"errors"
 	"io"
 
 	"github.com/nencds/nencds/cards"
 )
 
-// writeText prints the text report of resp.
-//
-// TODO(cmd): call cards.WriteText(w, resp) once the cards package exports it.
-func writeText(w io.Writer, resp cards.Response) error {
-	return errors.New("-text: the text report (cards.WriteText) is not available in this build")
-}
+// writeText prints the text report of resp (cards.WriteText).
+func writeText(w io.Writer, resp cards.Response) error { return cards.WriteText(w, resp) }
