@@ -585,6 +585,8 @@ func TestTherapies(t *testing.T) {
 		{"active but ended before the evaluation time", []string{medReq("m", "active", rx("4179", "etoposide"), `"dosageInstruction":[{"timing":{"repeat":{"boundsPeriod":{"start":"2025-01-15","end":"2025-04-01"}}}}]`)}, []th{{"etoposide", MatchedByIngredient, false}}, nil},
 		{"lanreotide product code", []string{medReq("m", "active", rx("749817", "lanreotide 120 MG prefilled syringe"), "")}, []th{{"lanreotide", MatchedByProductCode, true}}, nil},
 		{"brand name text", []string{medReq("m", "active", `"medicationCodeableConcept":{"text":"Somatuline Depot 120 mg deep SC q4w"}`, "")}, []th{{"lanreotide", MatchedByText, true}}, []NoteKind{NoteCaveat}},
+		{"octreotide LAR product code", []string{medReq("m", "active", rx("898589", "Sandostatin LAR Depot"), "")}, []th{{"octreotide", MatchedByProductCode, true}}, nil},
+		{"irinotecan product code", []string{medReq("m", "completed", rx("1726324", "irinotecan hydrochloride 20 MG/ML"), "")}, []th{{"irinotecan", MatchedByProductCode, false}}, nil},
 		{"unverified code falls back to the name", []string{medReq("m", "active", rx("7617", "octreotide LAR"), "")}, []th{{"octreotide", MatchedByText, true}}, []NoteKind{NoteCaveat}},
 		{"unverified code with another name is not octreotide", []string{medReq("m", "active", rx("7617", "ondansetron"), "")}, nil, nil},
 		{"combination text", []string{medReq("m", "completed", `"medicationCodeableConcept":{"text":"CAPTEM (capecitabine + temozolomide)"}`, "")},
