@@ -1,7 +1,10 @@
 package cards
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -180,4 +183,54 @@ func TestEmittedResourcesSchema(t *testing.T) {
 		}
 	}
 	t.Logf("%d resources valid against the FHIR R4 schema", len(all))
+}
+
+// TestResponseFixtures checks the end-to-end golden responses of the card-<topic>
+// requests (testdata/responses, written by the hooks harness): each names its topic,
+// every card passes Validate, and every resource is clean and, with NENCDS_FHIR_SCHEMA,
+// schema-valid.
+func TestResponseFixtures(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("../testdata/responses/card-*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Skip("no ../testdata/responses/card-*.json yet (go test ./hooks -update writes them)")
+	}
+	var schema *jsonSchema
+	if os.Getenv("NENCDS_FHIR_SCHEMA") != "" {
+		schema = loadFHIRSchema(t)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Response
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		topic := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "card-"), ".json")
+		if !hasTopic(r, topic) {
+			t.Errorf("%s: no %s card: %v", f, topic, topics(r))
+		}
+		if err := r.Validate(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		for _, c := range r.Cards {
+			for _, s := range c.Suggestions {
+				for _, a := range s.Actions {
+					if schema == nil {
+						continue
+					}
+					if errs := schema.Validate(a.Resource); len(errs) > 0 {
+						t.Errorf("%s/%s: %s", f, topicOf(c), strings.Join(errs, "; "))
+					}
+				}
+			}
+		}
+	}
 }
