@@ -313,6 +313,8 @@ func (v *Verifier) authenticate(ctx context.Context, authorization, aud string) 
 	case len(claims.ID) > maxJTIBytes:
 		return Client{}, withIss(fail(ReasonMalformed, "jti is too long"))
 	case entry.cfg.Tenant != "" && claims.Tenant != entry.cfg.Tenant:
+		// selectClient matched the unverified tenant; this re-checks the verified one
+		// (same bytes, so it cannot differ today: defence in depth if selection changes).
 		return Client{}, withIss(fail(ReasonTenant, "tenant does not match the configured client"))
 	}
 	ttl := claims.ExpiresAt.Add(v.skew).Sub(now)
