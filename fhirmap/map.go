@@ -223,7 +223,26 @@ func (m *mapper) resource(raw json.RawMessage, p peek, fullURL string) {
 	case "Task":
 		m.task(r)
 	case "OperationOutcome":
-		m.note(NoteRejected, ref, "an OperationOutcome was sent in place of data; a query may have failed")
+		m.operationOutcome(r)
+	}
+}
+
+// operationOutcome notes a server error reported in place of (or beside) data.
+// Information and warnings (e.g. "no results") are not data-quality problems.
+func (m *mapper) operationOutcome(r rawRes) {
+	var oo struct {
+		Issue []struct {
+			Severity string `json:"severity"`
+		} `json:"issue"`
+	}
+	if json.Unmarshal(r.raw, &oo) != nil {
+		return
+	}
+	for _, is := range oo.Issue {
+		if is.Severity == "error" || is.Severity == "fatal" {
+			m.note(NoteCaveat, r.ref, "the FHIR server reported an error for a query (OperationOutcome); data may be missing")
+			return
+		}
 	}
 }
 

@@ -755,7 +755,8 @@ func TestDocuments(t *testing.T) {
 		{"bundle of type collection with nested bundle", []string{`{"resourceType":"Bundle","type":"collection","entry":[{"resource":` + string(bundle(good)) + `}]}`}, false, 1, nil},
 		{"entries of a bundle of wrong type", []string{`{"resourceType":"Bundle","entry":{"resource":{}}}`}, false, 0, []NoteKind{NoteRejected}},
 		{"same resource twice", []string{string(bundle(good)), good}, false, 1, nil},
-		{"OperationOutcome", []string{`{"resourceType":"OperationOutcome","issue":[]}`}, false, 0, []NoteKind{NoteRejected}},
+		{"OperationOutcome with an error", []string{`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}`}, false, 0, []NoteKind{NoteCaveat}},
+		{"informational OperationOutcome in a searchset", []string{`{"resourceType":"Bundle","entry":[{"search":{"mode":"outcome"},"resource":{"resourceType":"OperationOutcome","issue":[{"severity":"information","code":"informational"}]}}]}`}, false, 0, nil},
 		{"unknown enum in a search entry wrapper", []string{`{"resourceType":"Bundle","entry":[{"search":{"mode":"bogus"},"resource":` + good + `}]}`}, false, 1, nil},
 	}
 	for _, tt := range tests {
