@@ -377,11 +377,20 @@ func siteFromCarcinoidCode(rest string) Site {
 	return SiteUnknown
 }
 
+// bodySiteConcepts are the codes.csv body-site concepts (SNOMED CT body structures).
+var bodySiteConcepts = map[string]Site{
+	"pancreas-site": SitePancreas, "small-intestine-site": SiteSmallIntestine, "appendix-site": SiteAppendix,
+	"colon-site": SiteColon, "rectum-site": SiteRectum, "stomach-site": SiteStomach, "lung-site": SiteLung,
+}
+
 // siteFromBodySite reads a verified SNOMED body structure or an ICD-O-3 topography.
 func siteFromBodySite(sites []fhir.CodeableConcept, matchedSites []matched) Site {
 	for _, mc := range matchedSites {
-		if mc.Code.Concept == "pancreas-site" && mc.verified() {
-			return SitePancreas
+		if !mc.verified() {
+			continue
+		}
+		if s, ok := bodySiteConcepts[mc.Code.Concept]; ok {
+			return s
 		}
 	}
 	for _, cc := range sites {

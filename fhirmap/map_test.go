@@ -207,6 +207,8 @@ func TestConditions(t *testing.T) {
 		{"mCODE generic code with NEC morphology", cond("c", sysSNOMED, "363346000", withMorph("8246/3")+`,"bodySite":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/icd-o-3","code":"C25.9"}]}]`), []dx{{Concept: "morph-nec", Site: SitePancreas, Diff: DiffPoor, Morph: "8246/3"}}, nil, 0, nil},
 		{"mCODE generic code without NEN morphology is another cancer", cond("c", sysSNOMED, "363346000", withMorph("8500/3")), nil, nil, 0, nil},
 		{"mCODE generic code without morphology", cond("c", sysSNOMED, "363346000", ""), nil, nil, 0, nil},
+		{"mCODE generic code with SNOMED ileum bodySite", cond("c", sysSNOMED, "363346000", withMorph("8240/3")+`,"bodySite":[{"coding":[{"system":"http://snomed.info/sct","code":"34516001"}]}]`), []dx{{Concept: "morph-net-g1", Site: SiteSmallIntestine, Diff: DiffWell, Morph: "8240/3"}}, nil, 0, nil},
+		{"bodySite display alone is not read", cond("c", sysSNOMED, "363346000", withMorph("8240/3")+`,"bodySite":[{"text":"pancreas"}]`), []dx{{Concept: "morph-net-g1", Diff: DiffWell, Morph: "8240/3"}}, nil, 0, nil},
 		{"lung primary with carcinoid morphology", cond("c", sysICD10CM, "C34.90", withMorph("8240/3")), []dx{{Concept: "morph-net-g1", Site: SiteLung, Diff: DiffWell, Morph: "8240/3"}}, nil, 0, nil},
 		{"lung cancer without NEN morphology", cond("c", sysICD10CM, "C34.90", ""), nil, nil, 0, nil},
 		{"ICD-O-3 in Condition.code", cond("c", sysICDO3, "8249/3", ""), []dx{{Concept: "morph-net-g2-g3", Diff: DiffWell, Morph: "8249/3"}}, nil, 0, nil},

@@ -6,6 +6,19 @@
 // cannot read safely becomes a Note on the Picture instead of a guess; one bad resource
 // never sinks the others. What to read is specified in ../shared/clinical/GUIDELINE.md
 // sections 2 and 3; the codes live in the embedded value sets (see valuesets.go).
+//
+// How it reads (map.go): each document is a Bundle of any type (entries read one by one,
+// nested Bundles too) or a single resource. Every entry is decoded once with
+// github.com/samply/golang-fhir-models after a small peek at its resourceType and raw
+// status, because the library fills a missing required status with the first code of
+// its value set. Codes are matched by system and code (codes.csv), never by display;
+// rows still "unverified" are used only with a caveat (or, for drugs, not at all: the
+// name in the text is the fallback). The files follow the resources: conditions.go
+// (diagnoses, secondaries, carcinoid syndrome, age), observations.go (Ki-67 and the
+// other classification inputs, TNM, markers, labs, fitness; Ki67Grade and
+// MitoticGrade), reports.go (SSTR and CT/MRI studies), therapies.go, procedures.go
+// (procedures, open orders, and the derivations made once everything is read:
+// extent, grade-label mismatches, conflicts, newest-first order).
 package fhirmap
 
 import "time"
