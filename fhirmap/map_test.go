@@ -3,6 +3,7 @@ package fhirmap
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -382,6 +383,10 @@ func TestExtent(t *testing.T) {
 			p := mapRes(t, tt.res...)
 			if diff := cmp.Diff(tt.want, p.Extent); diff != "" {
 				t.Errorf("extent (-want +got):\n%s", diff)
+			}
+			conflict := slices.Contains(noteKinds(p.Notes), NoteConflict)
+			if want := tt.name == "M1 beats M0"; conflict != want {
+				t.Errorf("conflict note = %v; want %v (%v)", conflict, want, p.Notes)
 			}
 		})
 	}

@@ -252,6 +252,9 @@ func (m *mapper) extent() {
 	switch {
 	case len(distant) > 0:
 		e.Status, e.Evidence = ExtentDistant, dedupe(distant)
+		if len(limited) > 0 {
+			m.note(NoteConflict, "", "M0 or stage I–III ("+strings.Join(dedupe(limited), ", ")+") conflicts with distant disease ("+strings.Join(dedupe(distant), ", ")+"); distant disease is used")
+		}
 	case len(limited) > 0:
 		e.Status, e.Evidence = ExtentLimited, dedupe(limited)
 	}
