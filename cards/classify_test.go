@@ -88,6 +88,12 @@ func TestSummaryCategories(t *testing.T) {
 		{"NEC", picture(necDiag(), ki67(80, "Observation/k", day(2026, 1, 1)), boneMets()), "NEC, primary site unknown, distant metastases (bone)"},
 		{"MiNEN", picture(nenNoDiff(fhirmap.SiteColon), morphology("8154/3", ""), ki67(30, "Observation/k", day(2026, 1, 1))), "MiNEN, colon, extent unknown"},
 		{"undetermined", picture(nenNoDiff(fhirmap.SiteRectum), ki67(30, "Observation/k", day(2026, 1, 1))), "NEN, grade undetermined, rectum, extent unknown"},
+		{"provisional diagnosis", picture(smallBowelNET(), verification("provisional"), ki67(5, "Observation/k", day(2026, 1, 1))), "NET G2, small intestine, extent unknown (diagnosis provisional)"},
+		{"in remission", picture(smallBowelNET(), clinical("remission"), ki67(5, "Observation/k", day(2026, 1, 1))), "NET G2, small intestine, extent unknown (remission)"},
+		{"nodes and peritoneum", picture(smallBowelNET(), ki67(5, "Observation/k", day(2026, 1, 1)), func(p *fhirmap.Picture) {
+			p.Secondaries = []fhirmap.Secondary{{Location: fhirmap.SecLymphNode}, {Location: fhirmap.SecPeritoneum}}
+			p.Extent = fhirmap.Extent{Status: fhirmap.ExtentDistant, ExtrahepaticDistant: true}
+		}), "NET G2, small intestine, distant metastases (distant lymph nodes, peritoneum)"},
 		{"benign", picture(func(p *fhirmap.Picture) {
 			diag("benign-carcinoid", fhirmap.SiteAppendix, fhirmap.DiffUnknown, "D3A.020")(p)
 			p.Diagnoses[0].Benign = true

@@ -110,7 +110,7 @@ func (en *Engine) Evaluate(p *fhirmap.Picture) Response {
 				continue
 			}
 			c := en.build(r, dc)
-			if c.Validate() != nil {
+			if c.validate(false) != nil {
 				// Unreachable by construction (tests assert it); never emit a bad card.
 				continue
 			}

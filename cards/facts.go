@@ -185,26 +185,44 @@ func procedureFact(pr fhirmap.Procedure) fact {
 	return fact{"Procedure", v, pr.Source}
 }
 
-func extentFact(e fhirmap.Extent) fact {
-	v := extentText(e)
-	if len(e.Evidence) > 0 {
-		v += "; evidence " + strings.Join(e.Evidence, ", ")
+func extentFact(p *fhirmap.Picture) fact {
+	v := extentText(p)
+	if len(p.Extent.Evidence) > 0 {
+		v += "; evidence " + strings.Join(p.Extent.Evidence, ", ")
 	}
 	return fact{"Extent", v, fhirmap.Source{}}
 }
 
-func extentText(e fhirmap.Extent) string {
+// extentText says how far the disease has spread, naming the metastatic sites on record.
+func extentText(p *fhirmap.Picture) string {
+	e := p.Extent
 	switch e.Status {
 	case fhirmap.ExtentDistant:
 		var where []string
+		add := func(s string) {
+			if !slices.Contains(where, s) {
+				where = append(where, s)
+			}
+		}
 		if e.Liver {
-			where = append(where, "liver")
+			add("liver")
 		}
 		if e.Bone {
-			where = append(where, "bone")
+			add("bone")
 		}
-		if e.ExtrahepaticDistant && !e.Bone {
-			where = append(where, "extrahepatic")
+		for _, s := range p.Secondaries {
+			switch s.Location {
+			case fhirmap.SecLiver:
+				add("liver")
+			case fhirmap.SecBone:
+				add("bone")
+			case fhirmap.SecLymphNode:
+				add("distant lymph nodes")
+			case fhirmap.SecPeritoneum:
+				add("peritoneum")
+			case fhirmap.SecOther:
+				add("other sites")
+			}
 		}
 		if len(where) == 0 {
 			return "distant metastases"

@@ -20,7 +20,7 @@ func ruleBoneEBRT(e *eval) []draftCard {
 	if e.openOrder([]string{"ebrt"}) != nil {
 		return nil
 	}
-	facts := append(e.baseFacts(), extentFact(e.p.Extent))
+	facts := append(e.baseFacts(), extentFact(e.p))
 	for _, s := range e.p.Secondaries {
 		if s.Location == "bone" {
 			facts = append(facts, conditionFact("Metastasis (bone)", s.ConditionFact))

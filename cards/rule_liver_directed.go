@@ -29,7 +29,7 @@ func ruleLiverDirected(e *eval) []draftCard {
 	if len(sugg) == 0 {
 		return nil
 	}
-	facts := append(e.baseFacts(), extentFact(e.p.Extent))
+	facts := append(e.baseFacts(), extentFact(e.p))
 	for _, pr := range e.p.Procedures {
 		if pr.Kind == "liver-directed" {
 			facts = append(facts, procedureFact(pr))

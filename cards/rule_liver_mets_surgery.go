@@ -18,7 +18,7 @@ func ruleLiverMetsSurgery(e *eval) []draftCard {
 	if e.openTask([]fhirCoding{code}) {
 		return nil
 	}
-	facts := append(e.baseFacts(), extentFact(e.p.Extent))
+	facts := append(e.baseFacts(), extentFact(e.p))
 	for _, s := range e.p.Secondaries {
 		facts = append(facts, conditionFact("Metastasis ("+string(s.Location)+")", s.ConditionFact))
 	}

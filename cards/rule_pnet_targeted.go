@@ -21,7 +21,7 @@ func rulePNETTargeted(e *eval) []draftCard {
 	if e.p.Extent.Status != "distant" || e.activeDrug(targetedDrugs...) != nil {
 		return nil
 	}
-	facts := append(e.baseFacts(), extentFact(e.p.Extent), statusFact(*e.progression))
+	facts := append(e.baseFacts(), extentFact(e.p), statusFact(*e.progression))
 	cycle := e.cfg.CycleDaysOral
 	var sugg []draftSuggestion
 	var before []string

@@ -27,7 +27,7 @@ func ruleSSA(e *eval) []draftCard {
 	if sstr == nil && len(e.p.CarcinoidSyndrome) == 0 {
 		return nil
 	}
-	facts := append(e.baseFacts(), extentFact(e.p.Extent))
+	facts := append(e.baseFacts(), extentFact(e.p))
 	why := ""
 	if sstr != nil {
 		facts = append(facts, sstrFact(*sstr))

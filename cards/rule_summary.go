@@ -20,9 +20,15 @@ func ruleSummary(e *eval) []draftCard {
 	if !e.nen() {
 		return nil
 	}
-	summary := string(e.cls.Category) + ", " + siteText(e.site) + ", " + extentText(e.p.Extent)
+	summary := string(e.cls.Category) + ", " + siteText(e.site) + ", " + extentText(e.p)
 	if !e.malignant {
 		summary = "Benign carcinoid tumour (D3A), " + siteText(e.site)
+	}
+	if st := e.primary.VerificationStatus; !e.confirmed {
+		summary += " (diagnosis " + st + ")"
+	}
+	if st := e.primary.ClinicalStatus; !e.activeDisease {
+		summary += " (" + st + ")"
 	}
 	var facts []fact
 	for _, d := range e.p.Diagnoses {
@@ -36,7 +42,7 @@ func ruleSummary(e *eval) []draftCard {
 		facts = append(facts, fact{"TNM " + string(t.Kind), t.Value, t.Source})
 	}
 	if len(e.p.Extent.Evidence) > 0 {
-		facts = append(facts, extentFact(e.p.Extent))
+		facts = append(facts, extentFact(e.p))
 	}
 	if e.p.Patient.AgeKnown {
 		facts = append(facts, ageFact(e.p.Patient))
