@@ -173,6 +173,11 @@ func drugsAllowed(e *eval, drugs []string) bool {
 		if e.activeDrug(d) != nil {
 			return false
 		}
+		// An open order for the same drug (e.g. a draft MedicationRequest accepted from an
+		// earlier card, when fhirmap lists it among OpenOrders) is not suggested again.
+		if dr := drugOf(d); dr.Coding != nil && e.openTask([]fhirCoding{*dr.Coding}) {
+			return false
+		}
 		if wellDiff && slices.Contains(necOnlyDrugs, d) {
 			return false
 		}

@@ -127,6 +127,7 @@ func TestSafetyActiveDrugNotSuggestedAgain(t *testing.T) {
 		{"everolimus", picture(pancreaticNET(), ki67(10, "Observation/ki67", day(2026, 3, 1)), liverMets(), progression(day(2026, 5, 1)), therapy("everolimus", true, day(2026, 2, 1))), "everolimus", TopicMonitorHepatic},
 		{"octreotide", picture(smallBowelNET(), ki67(5, "Observation/ki67", day(2026, 3, 1)), liverMets(), syndrome(), therapy("octreotide", true, day(2026, 2, 1))), "octreotide", TopicFollowUp},
 		{"carboplatin", picture(necDiag(), ki67(70, "Observation/ki67", day(2026, 3, 1)), therapy("carboplatin", true, day(2026, 5, 1)), therapy("etoposide", true, day(2026, 5, 1))), "carboplatin", TopicMonitorHepatic},
+		{"open draft order for sunitinib", picture(pancreaticNET(), ki67(10, "Observation/ki67", day(2026, 3, 1)), liverMets(), progression(day(2026, 5, 1)), openOrder("MedicationRequest", RxNormSystem, "357977")), "sunitinib", TopicPNETTargeted},
 		{"etoposide alone", picture(necDiag(), ki67(70, "Observation/ki67", day(2026, 3, 1)), therapy("etoposide", true, day(2026, 5, 1))), "etoposide", TopicMonitorHepatic},
 	}
 	for _, tt := range tests {
