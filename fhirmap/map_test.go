@@ -93,6 +93,9 @@ func TestKi67(t *testing.T) {
 		{"range string with dash and spaces", ki67("k", "final", `"valueString":"15 – 20 %"`), &want{Percent: 20, Normalised: true}, []NoteKind{NoteNormalised}},
 		{"reversed range", ki67("k", "final", `"valueString":"20-15%"`), nil, []NoteKind{NoteRejected}},
 		{"percent string", ki67("k", "final", `"valueString":"12 %"`), &want{Percent: 12}, nil},
+		{"percent word", ki67("k", "final", `"valueString":"12 percent"`), &want{Percent: 12}, nil},
+		{"range with percent word", ki67("k", "final", `"valueString":"3 to 5 percent"`), &want{Percent: 5, Normalised: true}, []NoteKind{NoteNormalised}},
+		{"unit spelled percent", ki67("k", "final", `"valueQuantity":{"value":9,"unit":"percent"}`), &want{Percent: 9}, nil},
 		{"text string", ki67("k", "final", `"valueString":"high"`), nil, []NoteKind{NoteRejected}},
 		{"integer", ki67("k", "final", `"valueInteger":7`), &want{Percent: 7, Normalised: true}, []NoteKind{NoteNormalised}},
 		{"coded value", ki67("k", "final", `"valueCodeableConcept":{"text":"high"}`), nil, []NoteKind{NoteRejected}},
@@ -328,6 +331,11 @@ func TestClassificationObservations(t *testing.T) {
 				}
 				return ""
 			}, []NoteKind{NoteGradeMismatch}},
+		{"grade label a year away from the Ki-67s is not compared", []string{
+			ki67("k", "final", `"valueQuantity":{"value":25,"unit":"%"}`),
+			ki67("k0", "final", `"effectiveDateTime":"2025-03-07","valueQuantity":{"value":26,"unit":"%"}`),
+			obs("g", "final", sysLOINC, "33732-9", `"effectiveDateTime":"2024-01-05","valueString":"G1"`)},
+			func(p *Picture) string { return "" }, nil},
 		{"grade label agrees with Ki-67 at the boundaries", []string{
 			ki67("k", "final", `"valueQuantity":{"value":20,"unit":"%"}`),
 			obs("g", "final", sysLOINC, "33732-9", `"effectiveDateTime":"2025-03-05","valueString":"G2"`)},
@@ -679,6 +687,8 @@ func TestProceduresAndOrders(t *testing.T) {
 		{"liver resection is not the primary", []string{proc("p", "completed", `{"text":"Partial hepatectomy (liver resection)"}`, "")}, nil, nil, nil},
 		{"PRRT by HCPCS used code", []string{proc("p", "completed", `{"coding":[{"system":"http://snomed.info/sct","code":"440252007"}]}`, `"usedCode":[{"coding":[{"system":"http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets","code":"A9513"}]}]`)}, []ProcedureKind{ProcPRRT}, nil, nil},
 		{"PRRT by text", []string{proc("p", "completed", `{"text":"Lutathera cycle 2"}`, "")}, []ProcedureKind{ProcPRRT}, nil, nil},
+		{"PRRT by lutetium dotatate words", []string{proc("p", "completed", `{"text":"177Lu-DOTATATE infusion"}`, "")}, []ProcedureKind{ProcPRRT}, nil, nil},
+		{"other lutetium radioligand is not PRRT", []string{proc("p", "completed", `{"text":"Lutetium Lu 177 vipivotide tetraxetan"}`, "")}, nil, nil, nil},
 		{"radiopharmaceutical alone is not PRRT", []string{proc("p", "completed", `{"coding":[{"system":"http://snomed.info/sct","code":"440252007"}]}`, "")}, nil, nil, []NoteKind{NoteCaveat}},
 		{"TACE by CPT", []string{proc("p", "completed", `{"coding":[{"system":"http://www.ama-assn.org/go/cpt","code":"37243"}]}`, "")}, []ProcedureKind{ProcLiverDirected}, nil, nil},
 		{"EBRT", []string{proc("p", "completed", `{"coding":[{"system":"http://snomed.info/sct","code":"1156506007"}]}`, "")}, []ProcedureKind{ProcEBRT}, nil, nil},

@@ -335,9 +335,10 @@ func (m *mapper) readKi67(ref string, v obsValue) (Ki67, bool) {
 	unitKnown := false
 	switch {
 	case v.q != nil:
-		unit = quantityUnit(v.q)
-		k.Raw = strings.TrimSpace(strOrEmpty(v.q.Value) + " " + unit)
-		if unit == "1" {
+		sent := quantityUnit(v.q)
+		unit = normUnit(sent)
+		k.Raw = strings.TrimSpace(strOrEmpty(v.q.Value) + " " + sent)
+		if sent == "1" {
 			k.Raw = strOrEmpty(v.q.Value) + " (unit 1)"
 		}
 		if v.q.Comparator != nil {
@@ -360,8 +361,8 @@ func (m *mapper) readKi67(ref string, v obsValue) (Ki67, bool) {
 	case v.s != nil:
 		k.Raw = strings.TrimSpace(*v.s)
 		s := strings.ToLower(strings.ReplaceAll(k.Raw, " ", ""))
-		s = strings.TrimSuffix(s, "percent")
-		if mm := reKi67Range.FindStringSubmatch(strings.ReplaceAll(k.Raw, " ", "")); mm != nil {
+		s = strings.ReplaceAll(strings.ReplaceAll(s, "percent", "%"), "pct", "%")
+		if mm := reKi67Range.FindStringSubmatch(s); mm != nil {
 			lo, _ := strconv.ParseFloat(strings.ReplaceAll(mm[1], ",", "."), 64)
 			hi, _ := strconv.ParseFloat(strings.ReplaceAll(mm[2], ",", "."), 64)
 			if lo > hi {
@@ -389,7 +390,7 @@ func (m *mapper) readKi67(ref string, v obsValue) (Ki67, bool) {
 	switch {
 	case unit == "%":
 		k.Percent = val
-	case unit == "1" || unit == "{ratio}" || !unitKnown:
+	case unit == "1" || !unitKnown:
 		switch {
 		case val > 0 && val < 1:
 			k.Percent = math.Round(val*100*1e6) / 1e6
@@ -417,6 +418,17 @@ func (m *mapper) readKi67(ref string, v obsValue) (Ki67, bool) {
 		return k, false
 	}
 	return k, true
+}
+
+// normUnit maps the spellings of percent and of a pure fraction to "%" and "1".
+func normUnit(u string) string {
+	switch strings.ToLower(strings.TrimSpace(u)) {
+	case "%", "percent", "pct", "per cent":
+		return "%"
+	case "1", "{ratio}", "ratio", "fraction", "{fraction}":
+		return "1"
+	}
+	return u
 }
 
 func strOrEmpty(n *json.Number) string {

@@ -38,8 +38,8 @@ func procedureKind(cc *fhir.CodeableConcept, used []fhir.CodeableConcept) (Proce
 		}
 		w += " " + ccWords(&used[i])
 	}
-	prrtWords := containsAny(w, "prrt", "peptide receptor radionuclide", "lutathera", "dotatate therapy") ||
-		(strings.Contains(w, "lutetium") || strings.Contains(w, "177lu") || strings.Contains(w, "lu-177"))
+	prrtWords := containsAny(w, "prrt", "peptide receptor radionuclide", "lutathera") ||
+		(containsAny(w, "lutetium", "177lu", "lu-177", "lu 177") && containsAny(w, "dotatate", "dota-tate", "dotatoc", "dotanoc"))
 	switch {
 	case prrtWords:
 		return ProcPRRT, codes, true
@@ -281,8 +281,7 @@ func (m *mapper) gradeMismatches() {
 		if g.Grade == 0 {
 			continue
 		}
-		k := m.p.Ki67[0]
-		found := false
+		k, found := Ki67{}, false
 		if g.Specimen != "" {
 			for _, kk := range m.p.Ki67 {
 				if kk.Specimen == g.Specimen {
@@ -292,18 +291,31 @@ func (m *mapper) gradeMismatches() {
 			}
 		}
 		if !found && !g.Date.IsZero() {
+			// The Ki-67 nearest in time, within a month (the same pathology work-up).
+			best := maxGradeGap
 			for _, kk := range m.p.Ki67 {
-				if sameDay(kk.Date, g.Date) {
-					k = kk
-					break
+				if kk.Date.IsZero() {
+					continue
+				}
+				if gap := kk.Date.Sub(g.Date).Abs(); gap <= best {
+					k, found, best = kk, true, gap
 				}
 			}
+		}
+		if !found && len(m.p.Ki67) == 1 && len(m.p.GradeLabels) == 1 {
+			k, found = m.p.Ki67[0], true // one of each: they describe the same tumour
+		}
+		if !found {
+			continue
 		}
 		if kg := Ki67Grade(k.Percent); kg != g.Grade {
 			m.note(NoteGradeMismatch, g.Ref, "grade label "+strconvQuote(g.Label)+" contradicts Ki-67 "+fmtNum(k.Percent)+" % ("+k.Ref+"), which is G"+fmtNum(float64(kg))+"; the Ki-67 value wins")
 		}
 	}
 }
+
+// maxGradeGap is how far apart a grade label and a Ki-67 may be to be compared.
+const maxGradeGap = 31 * 24 * time.Hour
 
 func sameDay(a, b time.Time) bool {
 	return !a.IsZero() && a.Year() == b.Year() && a.YearDay() == b.YearDay()
