@@ -77,7 +77,7 @@ var defaultLimits = hooks.DefaultLimits()
 
 // settings is the one list of settings: flags, environment and README table derive from it.
 var settings = []setting{
-	{"dev", "NENCDS_DEV", "development mode: no client JWT (logged loudly), any CORS origin, http fhirServer on loopback, default address 127.0.0.1:8080", boolean(func(c *Config) *bool { return &c.Dev })},
+	{"dev", "NENCDS_DEV", "development mode: no client JWT unless -trust is given (logged loudly), any CORS origin, http fhirServer on loopback, default address 127.0.0.1:8080", boolean(func(c *Config) *bool { return &c.Dev })},
 	{"addr", "NENCDS_ADDR", "listen address (default :8080; 127.0.0.1:8080 with -dev)", str(func(c *Config) *string { return &c.Addr }, "")},
 	{"public-url", "NENCDS_PUBLIC_URL", "external base URL, the base of every JWT aud (default: the trust file's public_url)", str(func(c *Config) *string { return &c.PublicURL }, "")},
 	{"trust", "NENCDS_TRUST_FILE", "trust file of CDS clients (YAML or JSON); required without -dev", str(func(c *Config) *string { return &c.TrustFile }, "")},
@@ -149,4 +149,25 @@ func (c *Config) origins() []string {
 		}
 	}
 	return out
+}
+
+// settingsTable is the README's table of settings, generated from settings (the test
+// TestREADMESettings keeps the README equal to it).
+func settingsTable() string {
+	var c Config
+	fs := flag.NewFlagSet("nencds", flag.ContinueOnError)
+	var b strings.Builder
+	b.WriteString("| flag | environment | default | meaning |\n|---|---|---|---|\n")
+	for _, s := range settings {
+		s.bind(fs, &c, s.flag, s.doc)
+		def := fs.Lookup(s.flag).DefValue
+		switch def {
+		case "", "false":
+			def = "-"
+		default:
+			def = "`" + def + "`"
+		}
+		fmt.Fprintf(&b, "| `-%s` | `%s` | %s | %s |\n", s.flag, s.env, def, s.doc)
+	}
+	return b.String()
 }
