@@ -439,6 +439,8 @@ func TestSSTR(t *testing.T) {
 			[]want{{SSTRUnknown, -1, "", ""}}, []NoteKind{NoteConflict}},
 		{"text Krenning", []string{report("r", "final", dotatateCode, `"conclusion":"Avid midgut primary and liver lesions, Krenning 3."`)},
 			[]want{{SSTRPositive, 3, ResultFromText, CaveatTextDerived}}, []NoteKind{NoteCaveat}},
+		{"text Krenning score of", []string{report("r", "final", dotatateCode, `"conclusion":"Hepatic lesions with a Krenning score of 4."`)},
+			[]want{{SSTRPositive, 4, ResultFromText, CaveatTextDerived}}, []NoteKind{NoteCaveat}},
 		{"text uptake greater than normal liver", []string{report("r", "final", `{"text":"Somatostatin receptor PET"}`, `"conclusion":"Lesions with uptake greater than normal liver."`)},
 			[]want{{SSTRPositive, -1, ResultFromText, CaveatTextDerived}}, []NoteKind{NoteCaveat}},
 		{"text no significant expression", []string{report("r", "final", `{"text":"Octreoscan"}`, `"conclusion":"No significant somatostatin receptor expression."`)},

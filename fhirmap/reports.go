@@ -334,7 +334,7 @@ func (m *mapper) finishSSTR() {
 }
 
 var (
-	reKrenning = regexp.MustCompile(`(?i)\bkrenning(?:\s+(?:score|grade))?\s*[:=]?\s*([0-4])\b`)
+	reKrenning = regexp.MustCompile(`(?i)\bkrenning(?:\s+(?:score|grade))?(?:\s+of)?\s*[:=]?\s*([0-4])\b`)
 	reSSTRPos  = regexp.MustCompile(`(?i)\b(sstr[- ]positive|somatostatin receptor[- ]positive|uptake (?:greater|higher) than (?:the )?normal liver)`)
 	reSSTRNeg  = regexp.MustCompile(`(?i)\b(sstr[- ]negative|somatostatin receptor[- ]negative|no significant somatostatin receptor expression|uptake (?:less|lower) than (?:the )?normal liver)`)
 	reNegated  = regexp.MustCompile(`(?i)\b(no|not|without|negative for|cannot|can't|unclear|equivocal|indeterminate|possibly|possible|probably|probable|likely|suspicious|questionable|may be|might be)\b[^.;]{0,20}$`)
