@@ -172,7 +172,7 @@ func (m *mapper) condition(r rawRes) {
 			fact.Codes = []Coding{mc.Coding}
 			if !mc.verified() {
 				loc = SecUnspecified
-				fact.Caveat = CaveatUnverifiedCode
+				fact.Caveat = joinCaveat(fact.Caveat, CaveatUnverifiedCode)
 				m.note(NoteCaveat, r.ref, "secondary site code "+mc.Coding.Code+" is not verified; read as distant disease of unspecified site")
 			} else if loc == SecUnspecified {
 				loc = secondaryFromBodySite(c.BodySite, loc)
@@ -219,7 +219,7 @@ func (m *mapper) condition(r rawRes) {
 	}
 	d.Codes = []Coding{primary.Coding}
 	if !primary.verified() {
-		d.Caveat = CaveatUnverifiedCode
+		d.Caveat = joinCaveat(d.Caveat, CaveatUnverifiedCode)
 		m.note(NoteCaveat, r.ref, "diagnosis code "+primary.Coding.Code+" is not verified in codes.csv; used with care")
 	}
 	code := primary.Coding.Code
@@ -253,8 +253,8 @@ func (m *mapper) condition(r rawRes) {
 			}
 			d.Differentiation = md
 		}
-		if !morph.verified() && d.Caveat == "" {
-			d.Caveat = CaveatUnverifiedCode
+		if !morph.verified() {
+			d.Caveat = joinCaveat(d.Caveat, CaveatUnverifiedCode)
 			m.note(NoteCaveat, r.ref, "morphology code "+morph.Coding.Code+" is not verified in codes.csv; used with care")
 		}
 	}
@@ -275,6 +275,17 @@ func (m *mapper) condition(r rawRes) {
 		m.p.Differentiation = append(m.p.Differentiation, DifferentiationFact{Source: d.Source, Value: d.Differentiation, From: from})
 	}
 	m.p.Diagnoses = append(m.p.Diagnoses, d)
+}
+
+// joinCaveat adds a caveat to those already set.
+func joinCaveat(have, add string) string {
+	switch {
+	case have == "":
+		return add
+	case strings.Contains(have, add):
+		return have
+	}
+	return have + "; " + add
 }
 
 // firstCode is the first coding's code of a status concept.

@@ -218,6 +218,7 @@ func TestConditions(t *testing.T) {
 		{"ICD-O-3 in Condition.code", cond("c", sysICDO3, "8249/3", ""), []dx{{Concept: "morph-net-g2-g3", Diff: DiffWell, Morph: "8249/3"}}, nil, 0, nil},
 		{"MiNEN", cond("c", sysICDO3, "8154/3", ""), []dx{{Concept: "morph-minen", Morph: "8154/3"}}, nil, 0, nil},
 		{"unverified pancreatic morphology used with caveat", cond("c", sysSNOMED, "363346000", withMorph("8150/3")), []dx{{Concept: "morph-pnet", Diff: DiffWell, Morph: "8150/3", Caveat: CaveatUnverifiedCode}}, nil, 0, []NoteKind{NoteCaveat}},
+		{"provisional with unverified morphology keeps both caveats", cond("c", sysSNOMED, "363346000", withMorph("8153/3")+`,"verificationStatus":{"coding":[{"code":"provisional"}]}`), []dx{{Concept: "morph-functional-pnet", Diff: DiffWell, Morph: "8153/3", Caveat: "verification status provisional; " + CaveatUnverifiedCode}}, nil, 0, []NoteKind{NoteCaveat}},
 		{"code and morphology disagree", cond("c", sysICD10CM, "C7A.012", withMorph("8246/3")), []dx{{Concept: "nen-small-intestine", Site: SiteSmallIntestine, Diff: DiffPoor, Morph: "8246/3"}}, nil, 0, []NoteKind{NoteConflict}},
 		{"benign carcinoid", cond("c", sysICD10CM, "D3A.020", ""), []dx{{Concept: "benign-carcinoid", Site: SiteAppendix, Diff: DiffWell, Benign: true}}, nil, 0, nil},
 		{"small cell lung cancer", cond("c", sysSNOMED, "254632001", ""), []dx{{Concept: "sclc-lung", Site: SiteLung, Diff: DiffPoor}}, nil, 0, nil},

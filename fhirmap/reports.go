@@ -384,11 +384,7 @@ func (m *mapper) readSSTRText(img *SSTRImaging, text string) {
 	default:
 		img.Result, img.Krenning, img.ResultFrom = res, krenning, ResultFromText
 		img.Evidence = strings.Join(evidence, "; ")
-		if img.Caveat == "" {
-			img.Caveat = CaveatTextDerived
-		} else {
-			img.Caveat += "; " + CaveatTextDerived
-		}
+		img.Caveat = joinCaveat(img.Caveat, CaveatTextDerived)
 		m.note(NoteCaveat, ref, "SSTR result "+string(res)+" read from the report text ("+strconv.Quote(img.Evidence)+")")
 	}
 }
