@@ -35,8 +35,8 @@ var untraced = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": tr
 // http.server.request.duration by route template, method and status. Unmatched routes are
 // named "unmatched". /healthz, /readyz and /metrics pass through untraced.
 //
-// Install it first (before recovery) so that the status written by the recovery handler
-// is the one recorded; a panic that reaches it is recorded as 500 and re-panicked.
+// It may run inside or outside the recovery middleware: a panic that passes through it is
+// recorded as a 500 (and keeps propagating to the recovery handler).
 func (t *Telemetry) Middleware() gin.HandlerFunc {
 	if t == nil {
 		return func(c *gin.Context) { c.Next() }
