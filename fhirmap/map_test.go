@@ -527,6 +527,10 @@ func TestImagingLabsAndFitness(t *testing.T) {
 			func(p *Picture) string {
 				return cmp.Diff([]LabResult{{Source: Source{Ref: "Observation/hp", Status: "final"}, Kind: LabHepaticPanel, Code: Coding{System: sysLOINC, Code: "24325-3"}}}, p.LiverTests)
 			}, nil},
+		{"hepatic panel as a lab DiagnosticReport", []string{report("hpr", "final", `{"coding":[{"system":"http://loinc.org","code":"24325-3"}]}`, `"result":[{"reference":"Observation/alt"}]`)},
+			func(p *Picture) string {
+				return cmp.Diff([]LabKind{LabHepaticPanel}, []LabKind{p.LiverTests[0].Kind}) + cmp.Diff(0, len(p.CrossSections))
+			}, nil},
 		{"ALT", []string{obs("alt", "final", sysLOINC, "1742-6", `"valueQuantity":{"value":40,"unit":"U/L"}`)},
 			func(p *Picture) string { return cmp.Diff(&Quantity{Value: 40, Unit: "U/L"}, p.LiverTests[0].Quantity) }, nil},
 		{"ECOG integer", []string{obs("e", "final", sysLOINC, "89247-1", `"valueInteger":2`)},

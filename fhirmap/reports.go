@@ -79,9 +79,16 @@ func (m *mapper) diagnosticReport(r rawRes) {
 	}
 	sstr := isSSTRStudy(&d.Code)
 	modality, codes := "", []Coding(nil)
+	var panel *matched
 	if !sstr {
 		modality, codes = crossSectionModality(&d.Code)
-		if modality == "" {
+		for _, mc := range conceptsOf(&d.Code) {
+			if mc.Code.Concept == "hepatic-panel" {
+				panel = &mc
+				break
+			}
+		}
+		if modality == "" && panel == nil {
 			return
 		}
 	}
@@ -95,6 +102,11 @@ func (m *mapper) diagnosticReport(r rawRes) {
 	date := firstDate(d.EffectiveDateTime, periodStart(d.EffectivePeriod), d.Issued)
 	src := m.source(r, date, r.status())
 	src.Caveat = caveat
+	if panel != nil {
+		// A hepatic function panel reported as a DiagnosticReport (US Core lab report).
+		m.p.LiverTests = append(m.p.LiverTests, LabResult{Source: src, Kind: LabHepaticPanel, Code: panel.Coding})
+		return
+	}
 	if !sstr {
 		m.p.CrossSections = append(m.p.CrossSections, ImagingStudy{Source: src, Modality: modality, Codes: codes, Text: ccText(&d.Code)})
 		return
