@@ -138,10 +138,22 @@ func (s *Server) wrap(h handler) gin.HandlerFunc {
 // fail writes err as its status and OperationOutcome, and logs it (5xx with detail).
 func (s *Server) fail(c *gin.Context, err error) {
 	status, oo := Outcome(err)
-	if status >= 500 {
+	switch {
+	case status >= 500:
 		s.o.Logger.ErrorContext(c.Request.Context(), "request failed", "route", c.FullPath(), "status", status, "err", err.Error())
-	} else {
+	case status == http.StatusPreconditionFailed:
+		var e *Error
+		errors.As(err, &e)
+		var keys []string
+		for _, m := range e.Missing {
+			keys = append(keys, m.Key)
+		}
+		s.o.Logger.InfoContext(c.Request.Context(), "request refused", "route", c.FullPath(), "status", status, "missing", keys)
+	default:
 		s.o.Logger.InfoContext(c.Request.Context(), "request refused", "route", c.FullPath(), "status", status, "kind", KindOf(err).String())
+	}
+	if status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", "Bearer")
 	}
 	s.render(c, status, oo)
 	c.Abort()

@@ -226,6 +226,9 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", w.Code, tt.status, w.Body)
 			}
 			oo := outcomeOf(t, w.Body.Bytes())
+			if tt.status == 401 && w.Header().Get("WWW-Authenticate") != "Bearer" {
+				t.Errorf("401 without WWW-Authenticate: Bearer")
+			}
 			if got := diags(oo); !strings.Contains(got, tt.want) {
 				t.Errorf("diagnostics %q, want them to contain %q", got, tt.want)
 			}
