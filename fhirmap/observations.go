@@ -323,15 +323,16 @@ func (m *mapper) numeric(ref, what string, v obsValue) (float64, string, bool) {
 }
 
 var (
-	reKi67Range = regexp.MustCompile(`^(\d+(?:[.,]\d+)?)\s*%?\s*(?:-|–|—|to)\s*(\d+(?:[.,]\d+)?)\s*%?$`)
-	reKi67Num   = regexp.MustCompile(`^(\d+(?:[.,]\d+)?)\s*(%?)$`)
+	reKi67Range  = regexp.MustCompile(`^(\d+(?:[.,]\d+)?)\s*%?\s*(?:-|–|—|to)\s*(\d+(?:[.,]\d+)?)\s*%?$`)
+	reKi67Num    = regexp.MustCompile(`^(\d+(?:[.,]\d+)?)\s*(%?)$`)
+	reComparator = regexp.MustCompile(`^(<=|>=|<|>|≤|≥)`)
 )
 
 // readKi67 normalises a Ki-67 value as GUIDELINE section 2 says.
 func (m *mapper) readKi67(ref string, v obsValue) (Ki67, bool) {
 	var k Ki67
 	var val float64
-	var unit string
+	var unit, op string // op: a comparator (<, <=, >=, >) sent with the value
 	unitKnown := false
 	switch {
 	case v.q != nil:
@@ -342,8 +343,8 @@ func (m *mapper) readKi67(ref string, v obsValue) (Ki67, bool) {
 			k.Raw = strOrEmpty(v.q.Value) + " (unit 1)"
 		}
 		if v.q.Comparator != nil {
-			m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" has a comparator ("+v.q.Comparator.Code()+"), not a point value; rejected")
-			return k, false
+			op = v.q.Comparator.Code()
+			k.Raw = op + k.Raw
 		}
 		f, ok := number(v.q.Value)
 		if !ok {
@@ -362,11 +363,18 @@ func (m *mapper) readKi67(ref string, v obsValue) (Ki67, bool) {
 		k.Raw = strings.TrimSpace(*v.s)
 		s := strings.ToLower(strings.ReplaceAll(k.Raw, " ", ""))
 		s = strings.ReplaceAll(strings.ReplaceAll(s, "percent", "%"), "pct", "%")
+		if mm := reComparator.FindStringSubmatch(s); mm != nil {
+			op = map[string]string{"≤": "<=", "≥": ">="}[mm[1]]
+			if op == "" {
+				op = mm[1]
+			}
+			s = s[len(mm[0]):]
+		}
 		if mm := reKi67Range.FindStringSubmatch(s); mm != nil {
 			lo, _ := strconv.ParseFloat(strings.ReplaceAll(mm[1], ",", "."), 64)
 			hi, _ := strconv.ParseFloat(strings.ReplaceAll(mm[2], ",", "."), 64)
-			if lo > hi {
-				m.note(NoteRejected, ref, "Ki-67 range "+strconv.Quote(k.Raw)+" has its bounds reversed; rejected")
+			if lo > hi || op != "" {
+				m.note(NoteRejected, ref, "Ki-67 range "+strconv.Quote(k.Raw)+" is malformed (bounds reversed or a comparator); rejected")
 				return k, false
 			}
 			val, unit, unitKnown = hi, "%", true
@@ -415,6 +423,18 @@ func (m *mapper) readKi67(ref string, v obsValue) (Ki67, bool) {
 	}
 	if k.Percent < 0 || k.Percent > 100 {
 		m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" is outside 0–100 %; rejected")
+		return k, false
+	}
+	if op != "" {
+		// A bound is usable only when every value it allows has the same grade, and the
+		// bound itself has that grade too: below 3 % (G1) or above 20 % (G3).
+		below := op == "<" || op == "<="
+		if (below && k.Percent < 3) || (!below && k.Percent > 20) {
+			k.Normalised = true
+			m.note(NoteNormalised, ref, "Ki-67 "+k.Raw+" read as "+fmtNum(k.Percent)+" %: its grade (G"+strconv.Itoa(Ki67Grade(k.Percent))+") is the same for every value in that range")
+			return k, true
+		}
+		m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" is a bound whose grade depends on the exact value; rejected")
 		return k, false
 	}
 	return k, true
