@@ -7,7 +7,9 @@
 package cards
 
 import (
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"slices"
 
 	"github.com/nencds/nencds/fhirmap"
@@ -21,9 +23,21 @@ type Engine struct {
 }
 
 // NewEngine returns an Engine. newID makes the uuid of each card and suggestion
-// (random in the server, deterministic in tests).
+// (random in the server, deterministic in tests); nil means random version-4 UUIDs.
 func NewEngine(cfg Config, newID func() string) *Engine {
+	if newID == nil {
+		newID = randomUUID
+	}
 	return &Engine{cfg: cfg, newID: newID}
+}
+
+// randomUUID returns a random (version 4) UUID.
+func randomUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // Config returns the engine's configuration.

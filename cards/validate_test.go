@@ -144,3 +144,18 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	}
 }
+
+func TestNilIDGenerator(t *testing.T) {
+	t.Parallel()
+	r := NewEngine(DefaultConfig(), nil).Evaluate(with(nec))
+	if len(r.Cards) == 0 {
+		t.Fatal("no cards")
+	}
+	seen := map[string]bool{}
+	for _, c := range r.Cards {
+		if len(c.UUID) != 36 || c.UUID[14] != '4' || seen[c.UUID] {
+			t.Errorf("uuid %q", c.UUID)
+		}
+		seen[c.UUID] = true
+	}
+}
