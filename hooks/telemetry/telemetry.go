@@ -6,9 +6,11 @@
 //
 // Exporters follow the standard OTEL_* environment variables (see Setup). Only a short,
 // closed list of attribute keys is ever written (route template, method, status, service
-// id, topic code, prefetch key and disposition, reason, outcome, FHIR server host) and every
-// free-form value passes a low-cardinality filter first: no path, query, patient id, token,
-// JWT or resource content reaches a span, a metric label or a log attribute from here.
+// id, topic code, prefetch key and disposition, reason, outcome, FHIR server host and port);
+// codes passed in by callers go through a low-cardinality filter (prefetch keys outside the
+// fixed contract become "other", anything that is not a short code becomes "other"), and
+// error texts are never recorded (they embed URLs): no path, query, patient id, token, JWT
+// or resource content reaches a span, a metric label or a log attribute from here.
 //
 // A nil *Telemetry is valid: every method then does nothing (or passes through), so code
 // and tests that do not care about telemetry need not set it up.
@@ -102,7 +104,7 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, func(context.Context) e
 	}
 	disabled := strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true")
 
-	res, err := newResource(ctx, cfg, getenv)
+	res, err := newResource(cfg, getenv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -172,7 +174,7 @@ func (t *Telemetry) MetricsHandler() http.Handler {
 	return t.metrics
 }
 
-func newResource(ctx context.Context, cfg Config, getenv func(string) string) (*resource.Resource, error) {
+func newResource(cfg Config, getenv func(string) string) (*resource.Resource, error) {
 	attrs := []attribute.KeyValue{attribute.String("service.name", DefaultServiceName)}
 	if cfg.ServiceVersion != "" {
 		attrs = append(attrs, attribute.String("service.version", cfg.ServiceVersion))
@@ -195,7 +197,6 @@ func newResource(ctx context.Context, cfg Config, getenv func(string) string) (*
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: resource: %w", err)
 	}
-	_ = ctx
 	return res, nil
 }
 
