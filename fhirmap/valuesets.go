@@ -39,7 +39,26 @@ func (c Code) Matches(system, code string) bool {
 	return code == c.Code
 }
 
-var codeList = mustParseCodes(codesCSV)
+var (
+	codeList = mustParseCodes(codesCSV)
+	// exactIndex maps system|code to the first exact row; prefixRows are the patterns.
+	exactIndex, prefixRows = indexCodes(codeList)
+)
+
+func indexCodes(list []Code) (map[string]Code, []Code) {
+	exact := map[string]Code{}
+	var prefix []Code
+	for _, c := range list {
+		if c.Prefix() {
+			prefix = append(prefix, c)
+			continue
+		}
+		if _, dup := exact[c.System+"|"+c.Code]; !dup {
+			exact[c.System+"|"+c.Code] = c
+		}
+	}
+	return exact, prefix
+}
 
 // Codes returns every code of the embedded list, in file order. The slice is shared:
 // do not modify it.
@@ -59,13 +78,14 @@ func ByConcept(concept string) []Code {
 // Lookup returns the first code that matches system|code (exact codes before prefix
 // patterns) and whether there is one.
 func Lookup(system, code string) (Code, bool) {
-	for _, c := range codeList {
-		if !c.Prefix() && c.Matches(system, code) {
-			return c, true
-		}
+	if code == "" {
+		return Code{}, false
 	}
-	for _, c := range codeList {
-		if c.Prefix() && c.Matches(system, code) {
+	if c, ok := exactIndex[system+"|"+code]; ok {
+		return c, true
+	}
+	for _, c := range prefixRows {
+		if c.Matches(system, code) {
 			return c, true
 		}
 	}

@@ -37,3 +37,33 @@ func TestByConceptDrugsHaveDosageText(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupIndexMatchesScan checks the index against the definition: exact rows in
+// file order first, then prefix patterns.
+func TestLookupIndexMatchesScan(t *testing.T) {
+	t.Parallel()
+	scan := func(system, code string) (Code, bool) {
+		for _, c := range Codes() {
+			if !c.Prefix() && c.Matches(system, code) {
+				return c, true
+			}
+		}
+		for _, c := range Codes() {
+			if c.Prefix() && c.Matches(system, code) {
+				return c, true
+			}
+		}
+		return Code{}, false
+	}
+	probes := [][2]string{{"http://hl7.org/fhir/sid/icd-10-cm", "D3A.026"}, {"http://hl7.org/fhir/sid/icd-10-cm", "C34.1"}, {"", ""}}
+	for _, c := range Codes() {
+		probes = append(probes, [2]string{c.System, c.Code}, [2]string{c.System, c.Code + "0"})
+	}
+	for _, p := range probes {
+		want, wantOK := scan(p[0], p[1])
+		got, ok := Lookup(p[0], p[1])
+		if ok != wantOK || got != want {
+			t.Errorf("Lookup(%q, %q) = %+v, %v; want %+v, %v", p[0], p[1], got, ok, want, wantOK)
+		}
+	}
+}
