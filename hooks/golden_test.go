@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,7 +11,53 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nencds/nencds/cards"
 )
+
+// checkWire checks a service answer as it goes on the wire: a cards.Response that passes
+// cards' own invariants (Response.Validate), and no null, empty object or empty array
+// anywhere except "cards": [].
+func checkWire(t *testing.T, body []byte) {
+	t.Helper()
+	var resp cards.Response
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatalf("answer is not a cards.Response: %v", err)
+	}
+	if err := resp.Validate(); err != nil {
+		t.Errorf("answer breaks the card invariants: %v", err)
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case nil:
+			t.Errorf("%s: null on the wire", path)
+		case map[string]any:
+			if len(x) == 0 {
+				t.Errorf("%s: empty object on the wire", path)
+			}
+			for k, e := range x {
+				walk(path+"."+k, e)
+			}
+		case []any:
+			if len(x) == 0 && path != "$.cards" {
+				t.Errorf("%s: empty array on the wire", path)
+			}
+			for i, e := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), e)
+			}
+		case string:
+			if x == "" {
+				t.Errorf("%s: empty string on the wire", path)
+			}
+		}
+	}
+	walk("$", v)
+}
 
 // goldenAtExtension is the request extension a fixture may carry to change the evaluation
 // time of its golden test (RFC 3339). Only this harness reads it; the server ignores it.
@@ -57,6 +104,7 @@ func TestGolden(t *testing.T) {
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d, want 200: %s", w.Code, w.Body)
 			}
+			checkWire(t, w.Body.Bytes())
 			got := normalJSON(t, w.Body.Bytes())
 			golden := filepath.Join("../testdata/responses", name+".json")
 			if *update {

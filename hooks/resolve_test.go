@@ -185,8 +185,10 @@ func fallbackBody(t testing.TB, server, token string) []byte {
 func TestSameCardsByPrefetchAndFallback(t *testing.T) {
 	t.Parallel()
 	fake := newFakeFHIR(t, fixture(t), true, func(f *fakeFHIR) { f.pageSize = 3 })
+	var logs bytes.Buffer
 	answer := func(body []byte) string {
 		o := testOptions(t, &fakeAuth{client: auth.Client{FHIRServers: []string{fake.URL()}}}, fake.srv.Client().Transport)
+		o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		w := do(newTestServer(t, o).Handler(), http.MethodPost, "/cds-services/"+PatientViewID, body, nil)
 		if w.Code != http.StatusOK {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
@@ -197,7 +199,15 @@ func TestSameCardsByPrefetchAndFallback(t *testing.T) {
 	if fake.hits.Load() != 0 {
 		t.Fatalf("the prefetch call read the FHIR server %d times", fake.hits.Load())
 	}
-	byFallback := answer(fallbackBody(t, fake.URL(), "tok"))
+	byFallback := answer(fallbackBody(t, fake.URL(), "secret-token-xyz"))
+	for _, secret := range []string{"secret-token-xyz", "net-g2-metastatic", "ki67-1", "Observation/"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+	}
+	if !strings.Contains(logs.String(), `"cards":`) {
+		t.Errorf("no request log line: %s", logs.String())
+	}
 	if fake.hits.Load() < int64(len(PrefetchKeys)) {
 		t.Fatalf("the fallback read the FHIR server %d times, want at least %d", fake.hits.Load(), len(PrefetchKeys))
 	}
