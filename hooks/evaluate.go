@@ -13,6 +13,28 @@ import (
 	"github.com/nencds/nencds/hooks/auth"
 )
 
+// Stage names a step of one evaluation, for tracing.
+type Stage string
+
+const (
+	StagePrefetch Stage = "prefetch" // resolving every prefetch key
+	StageFetch    Stage = "fetch"    // reading one key from fhirServer (key given)
+	StageMapping  Stage = "mapping"  // fhirmap.Map
+	StageRules    Stage = "rules"    // cards.Engine.Evaluate
+)
+
+// StageFunc starts a stage (key is the prefetch key for StageFetch, "" otherwise) and
+// returns the context for it and the function that ends it with its error. Telemetry
+// sets it to open spans; nil means no tracing.
+type StageFunc func(ctx context.Context, stage Stage, key string) (context.Context, func(err error))
+
+func (f StageFunc) start(ctx context.Context, stage Stage, key string) (context.Context, func(error)) {
+	if f == nil {
+		return ctx, func(error) {}
+	}
+	return f(ctx, stage, key)
+}
+
 // Evaluator runs one CDS Hooks request end to end: prefetch resolution, fhirmap.Map and
 // cards.Engine.Evaluate. The server and `nencds eval` share it.
 type Evaluator struct {
@@ -20,6 +42,9 @@ type Evaluator struct {
 	Resolver *Resolver
 	// Now is the evaluation clock (injected: tests and `nencds eval -at` fix it).
 	Now func() time.Time
+	// Stage, when set, wraps the prefetch, mapping and rules stages (and, through the
+	// Resolver's own Stage, each fetch).
+	Stage StageFunc
 }
 
 // Result is the result of one evaluation with what the resolver did, for logs and metrics.
@@ -34,7 +59,9 @@ func (e *Evaluator) Run(ctx context.Context, req *Request, client auth.Client) (
 	if r == nil {
 		r = &Resolver{}
 	}
-	res, err := r.Resolve(ctx, req, client)
+	pctx, end := e.Stage.start(ctx, StagePrefetch, "")
+	res, err := r.Resolve(pctx, req, client)
+	end(err)
 	if err != nil {
 		out := &Result{Response: cards.Response{Cards: []cards.Card{}}}
 		if res != nil {
@@ -42,7 +69,7 @@ func (e *Evaluator) Run(ctx context.Context, req *Request, client auth.Client) (
 		}
 		return out, err
 	}
-	resp, err := Evaluate(e.Engine, fhirmap.Input{
+	resp, err := evaluate(ctx, e.Stage, e.Engine, fhirmap.Input{
 		PatientID: req.PatientView.PatientID,
 		At:        e.now(),
 		Documents: res.Documents,
@@ -60,11 +87,21 @@ func (e *Evaluator) now() time.Time {
 // Evaluate maps the documents of one patient and applies the rules. Errors are KindInvalid
 // (a document that is not a FHIR resource); the cards are never nil.
 func Evaluate(engine *cards.Engine, in fhirmap.Input) (cards.Response, error) {
+	return evaluate(context.Background(), nil, engine, in)
+}
+
+func evaluate(ctx context.Context, stage StageFunc, engine *cards.Engine, in fhirmap.Input) (cards.Response, error) {
+	_, end := stage.start(ctx, StageMapping, "")
 	pic, err := fhirmap.Map(in)
 	if err != nil {
-		return cards.Response{Cards: []cards.Card{}}, &Error{Kind: KindInvalid, Msg: "prefetch holds a document that is not a FHIR resource", Err: err}
+		err = &Error{Kind: KindInvalid, Msg: "prefetch holds a document that is not a FHIR resource", Err: err}
+		end(err)
+		return cards.Response{Cards: []cards.Card{}}, err
 	}
+	end(nil)
+	_, end = stage.start(ctx, StageRules, "")
 	resp := engine.Evaluate(pic)
+	end(nil)
 	if resp.Cards == nil {
 		resp.Cards = []cards.Card{}
 	}

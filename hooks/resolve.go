@@ -48,6 +48,8 @@ type Resolver struct {
 	Policy FHIRPolicy
 	// Timeout bounds all the fetches of one request. Default 5 s.
 	Timeout time.Duration
+	// Stage, when set, wraps each key's fetch (StageFetch).
+	Stage StageFunc
 }
 
 type job struct {
@@ -154,7 +156,9 @@ func (r *Resolver) run(ctx context.Context, req *Request, client auth.Client, jo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			j.pages, j.err = r.FHIR.Pages(ctx, base, token, j.first)
+			fctx, end := r.Stage.start(ctx, StageFetch, j.key)
+			j.pages, j.err = r.FHIR.Pages(fctx, base, token, j.first)
+			end(j.err)
 		}()
 	}
 	wg.Wait()

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -363,3 +365,36 @@ func TestFHIRResponseCap(t *testing.T) {
 }
 
 var _ io.Writer = (*bytes.Buffer)(nil)
+
+// TestStages: the stage hooks see prefetch, one fetch per missing key, mapping and rules.
+func TestStages(t *testing.T) {
+	t.Parallel()
+	fake := newFakeFHIR(t, fixture(t), false, nil)
+	var mu sync.Mutex
+	var got []string
+	rec := func(ctx context.Context, stage Stage, key string) (context.Context, func(error)) {
+		return ctx, func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, string(stage)+":"+key+":"+fmt.Sprint(err == nil))
+		}
+	}
+	o := testOptions(t, nil, nil)
+	o.Dev, o.Authenticator = true, nil
+	o.Evaluator.Stage = rec
+	o.Evaluator.Resolver.Stage = rec
+	o.Evaluator.Resolver.Policy = FHIRPolicy{Dev: true}
+	body := edit(t, func(m map[string]any) {
+		m["fhirServer"] = fake.URL()
+		delete(m["prefetch"].(map[string]any), "conditions")
+		delete(m["prefetch"].(map[string]any), "tasks")
+	})
+	if w := do(newTestServer(t, o).Handler(), http.MethodPost, "/cds-services/"+PatientViewID, body, nil); w.Code != 200 {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	slices.Sort(got)
+	want := []string{"fetch:conditions:true", "fetch:tasks:true", "mapping::true", "prefetch::true", "rules::true"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("stages (-want +got):\n%s", diff)
+	}
+}
