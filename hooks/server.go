@@ -203,6 +203,11 @@ func (s *Server) cors(c *gin.Context) {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 		h.Set("Access-Control-Max-Age", "600")
+		// A public page (the CDS Hooks sandbox) calling a dev server on localhost: Chrome's
+		// Private Network Access preflight. Only in Dev.
+		if s.o.Dev && c.GetHeader("Access-Control-Request-Private-Network") == "true" {
+			h.Set("Access-Control-Allow-Private-Network", "true")
+		}
 	}
 	if c.Request.Method == http.MethodOptions {
 		h.Set("Allow", "GET, POST, OPTIONS")

@@ -280,7 +280,7 @@ func TestCORS(t *testing.T) {
 			o.Dev, o.CORSOrigins = tt.dev, tt.origins
 			s := newTestServer(t, o)
 			// A preflight carries no Authorization header.
-			w := do(s.Handler(), tt.method, tt.path, nil, map[string]string{"Origin": tt.origin, "Authorization": ""})
+			w := do(s.Handler(), tt.method, tt.path, nil, map[string]string{"Origin": tt.origin, "Authorization": "", "Access-Control-Request-Private-Network": "true"})
 			if tt.method != "OPTIONS" {
 				w = do(s.Handler(), tt.method, tt.path, nil, map[string]string{"Origin": tt.origin})
 			}
@@ -289,6 +289,9 @@ func TestCORS(t *testing.T) {
 			}
 			if got := w.Header().Get("Access-Control-Allow-Origin"); got != tt.wantAllow {
 				t.Errorf("Allow-Origin %q, want %q", got, tt.wantAllow)
+			}
+			if got, want := w.Header().Get("Access-Control-Allow-Private-Network"), map[bool]string{true: "true"}[tt.dev && tt.method == "OPTIONS"]; got != want {
+				t.Errorf("Allow-Private-Network %q, want %q", got, want)
 			}
 			if tt.wantAllow != "" {
 				if got := w.Header().Get("Access-Control-Allow-Headers"); got != "Authorization, Content-Type" {
