@@ -258,3 +258,51 @@ func BenchmarkMap(b *testing.B) {
 		}
 	}
 }
+
+// FuzzKi67Text: any Ki-67 text gives either a Ki-67 fact within 0–100 % or a note
+// saying why not (never a silent drop).
+func FuzzKi67Text(f *testing.F) {
+	for _, s := range []string{"15-20%", "<1%", "0.15", "1", "12 percent", ">50 %", "abc", "20-15", "≤2", "3 to 5 pct", "1e3", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, _ := json.Marshal(s)
+		p := mapRes(t, ki67("k", "final", `"valueString":`+string(v)))
+		switch {
+		case len(p.Ki67) == 1:
+			if k := p.Ki67[0].Percent; k < 0 || k > 100 {
+				t.Fatalf("Ki-67 %q read as %v", s, k)
+			}
+			if p.Ki67[0].Normalised != (len(p.Notes) > 0) {
+				t.Fatalf("Ki-67 %q: normalised=%v but notes %v", s, p.Ki67[0].Normalised, p.Notes)
+			}
+		case len(p.Ki67) == 0 && len(p.Notes) == 0:
+			t.Fatalf("Ki-67 %q dropped without a note", s)
+		}
+	})
+}
+
+// FuzzSSTRConclusion: any conclusion gives one SSTR fact; a text-derived result names
+// its evidence and carries the text caveat; no result comes with a note.
+func FuzzSSTRConclusion(f *testing.F) {
+	for _, s := range []string{"Krenning 3", "not SSTR-positive", "SSTR-negative", "uptake greater than normal liver", "Possibly SSTR-positive?", "", "krenning score of 2; SSTR-negative"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, _ := json.Marshal(s)
+		p := mapRes(t, report("r", "final", dotatateCode, `"conclusion":`+string(v)))
+		if len(p.SSTR) != 1 {
+			t.Fatalf("conclusion %q: %d SSTR facts", s, len(p.SSTR))
+		}
+		img := p.SSTR[0]
+		if img.ResultFrom == ResultFromText && (img.Evidence == "" || img.Caveat != CaveatTextDerived || img.Result == SSTRUnknown) {
+			t.Fatalf("conclusion %q: text result without evidence or caveat: %+v", s, img)
+		}
+		if img.Result == SSTRUnknown && len(p.Notes) == 0 {
+			t.Fatalf("conclusion %q: no result and no note", s)
+		}
+		if img.Krenning < -1 || img.Krenning > 4 {
+			t.Fatalf("conclusion %q: Krenning %d", s, img.Krenning)
+		}
+	})
+}
