@@ -331,7 +331,7 @@ func (s *Server) service(c *gin.Context) error {
 	s.render(c, http.StatusOK, res.Response)
 	s.o.Logger.InfoContext(c.Request.Context(), "cds service",
 		"service", svc.ID, "hookInstance", req.HookInstance,
-		"cards", len(res.Response.Cards), "duration", time.Since(start))
+		"cards", len(res.Response.Cards), "duration_ms", float64(time.Since(start).Microseconds())/1000)
 	return nil
 }
 
