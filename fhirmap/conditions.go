@@ -163,7 +163,13 @@ func (m *mapper) condition(r rawRes) {
 		sites = append(sites, conceptsOf(&c.BodySite[i])...)
 	}
 
-	// Secondary (metastatic) site conditions.
+	// Secondary (metastatic) site conditions. An mCODE secondary cancer condition is
+	// one whatever its code (its code may be any descendant of 128462008).
+	if isMCODESecondary(c) && !hasSecondaryConcept(codes) {
+		fact.Codes = allCodings(c.Code)
+		m.p.Secondaries = append(m.p.Secondaries, Secondary{ConditionFact: fact, Location: secondaryFromBodySite(c.BodySite, SecUnspecified)})
+		return
+	}
 	for _, mc := range codes {
 		if loc, ok := secondaryLocation(mc.Code.Concept); ok {
 			if mc.Code.Concept == "merkel-secondary" {
@@ -207,6 +213,17 @@ func (m *mapper) condition(r rawRes) {
 				break
 			}
 		}
+		if primary == nil && morph != nil && c.Code != nil {
+			// Any other cancer code (e.g. ICD-10-CM C25.0, a SNOMED CT site-specific
+			// cancer) with a NEN morphology in the mCODE extension is a NEN; the
+			// morphology is authoritative for the histology.
+			for _, cd := range c.Code.Coding {
+				if str(cd.Code) != "" {
+					primary = &matched{Code: Code{Concept: morph.Code.Concept, System: str(cd.System), Status: "verified"}, Coding: toCoding(cd)}
+					break
+				}
+			}
+		}
 		if primary == nil {
 			// Not a NEN: non-NEN cancers (a generic cancer code without a NEN
 			// morphology) and other conditions are not part of the picture.
@@ -214,7 +231,7 @@ func (m *mapper) condition(r rawRes) {
 		}
 	}
 	d := Diagnosis{ConditionFact: fact, Concept: primary.Code.Concept}
-	if morph != nil && (primary.Code.Concept == "malignant-neoplasm" || primary.Code.Concept == "lung-primary") {
+	if morph != nil && (primary.Code.Concept == "malignant-neoplasm" || primary.Code.Concept == "lung-primary" || primary.Code.Concept == morph.Code.Concept) {
 		d.Concept = morph.Code.Concept // the generic cancer code says less than its morphology
 	}
 	d.Codes = []Coding{primary.Coding}
@@ -237,6 +254,10 @@ func (m *mapper) condition(r rawRes) {
 		d.Site = SitePancreas
 	case primary.Code.Concept == "lung-primary":
 		d.Site = SiteLung
+	case primary.Code.System == sysICD10CM && strings.HasPrefix(code, "C") && !strings.HasPrefix(code, "C7A"):
+		// A site-specific ICD-10-CM cancer code: its category is the ICD-O-3
+		// topography (C25.x pancreas, C17.x small intestine, ...).
+		d.Site = siteFromTopography(code)
 	case primary.Code.Concept == "sclc-lung":
 		d.Site = SiteLung
 		d.Differentiation = DiffPoor
@@ -288,6 +309,33 @@ func joinCaveat(have, add string) string {
 	return have + "; " + add
 }
 
+// isMCODESecondary reports an mCODE secondary cancer condition: its profile, or the
+// related-primary-cancer-condition extension that only secondaries carry.
+func isMCODESecondary(c fhir.Condition) bool {
+	if c.Meta != nil {
+		for _, p := range c.Meta.Profile {
+			if strings.Contains(p, "secondary-cancer-condition") {
+				return true
+			}
+		}
+	}
+	for _, ext := range c.Extension {
+		if strings.Contains(ext.Url, "related-primary-cancer-condition") {
+			return true
+		}
+	}
+	return false
+}
+
+func hasSecondaryConcept(codes []matched) bool {
+	for _, mc := range codes {
+		if _, ok := secondaryLocation(mc.Code.Concept); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // firstCode is the first coding's code of a status concept.
 func firstCode(cc *fhir.CodeableConcept) string {
 	if cc == nil {
@@ -329,7 +377,7 @@ func secondaryLocation(concept string) (SecondaryLocation, bool) {
 		return SecPeritoneum, true
 	case "secondary-nen-other":
 		return SecOther, true
-	case "secondary-nen-unspecified", "secondary-malignant":
+	case "secondary-nen-unspecified", "secondary-malignant", "secondary-nen-any":
 		return SecUnspecified, true
 	case "merkel-secondary":
 		return "", true
