@@ -565,15 +565,54 @@ func normTNM(kind TNMKind, v obsValue) (string, bool) {
 		default:
 			u := strings.ToUpper(c)
 			if mm := reTNMStage.FindStringSubmatch(u); mm != nil {
-				roman := map[string]string{"1": "I", "2": "II", "3": "III", "4": "IV"}[mm[1]]
-				if roman == "" {
-					roman = mm[1]
+				return romanStage(mm[1], mm[2]), true
+			}
+		}
+	}
+	// Coded answers such as SNOMED CT AJCC qualifiers carry the category only in their
+	// words ("American Joint Committee on Cancer cM1"): read a whole token of them.
+	var words []string
+	if v.cc != nil {
+		words = append(words, str(v.cc.Text))
+		for _, c := range v.cc.Coding {
+			words = append(words, str(c.Display))
+		}
+	}
+	if v.s != nil {
+		words = append(words, *v.s)
+	}
+	for _, w := range words {
+		switch kind {
+		case TNMClinicalM, TNMPathologicalM, TNMClinicalN, TNMPathologicalN:
+			re := reTNMM
+			if kind == TNMClinicalN || kind == TNMPathologicalN {
+				re = reTNMN
+			}
+			for _, tok := range strings.FieldsFunc(w, func(r rune) bool { return r == ' ' || r == ',' || r == '(' || r == ')' || r == ';' }) {
+				if mm := re.FindStringSubmatch(tok); mm != nil {
+					letter := "M"
+					if re == reTNMN {
+						letter = "N"
+					}
+					return letter + mm[1] + mm[2], true
 				}
-				return roman + mm[2], true
+			}
+		default:
+			if mm := reStageWords.FindStringSubmatch(w); mm != nil {
+				return romanStage(strings.ToUpper(mm[1]), strings.ToUpper(mm[2])), true
 			}
 		}
 	}
 	return "", false
+}
+
+var reStageWords = regexp.MustCompile(`(?i)\bstage\s+(IV|III|II|I|0|[1-4])([ABC])?\b`)
+
+func romanStage(n, suffix string) string {
+	if r, ok := map[string]string{"1": "I", "2": "II", "3": "III", "4": "IV"}[n]; ok {
+		n = r
+	}
+	return n + suffix
 }
 
 // elevated reads the interpretation (H, HH, HU, A → yes; N, L, LL → no), else the
