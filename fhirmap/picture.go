@@ -16,7 +16,7 @@
 // name in the text is the fallback). The files follow the resources: conditions.go
 // (diagnoses, secondaries, carcinoid syndrome, age), observations.go (Ki-67 and the
 // other classification inputs, TNM, markers, labs, fitness; Ki67Grade and
-// MitoticGrade), reports.go (SSTR and CT/MRI studies), therapies.go, procedures.go
+// MitoticGrade), reports.go (SSTR, CT/MRI and hepatic panel reports), therapies.go, procedures.go
 // (procedures, open orders, and the derivations made once everything is read:
 // extent, grade-label mismatches, conflicts, newest-first order).
 package fhirmap

@@ -10,7 +10,7 @@ import (
 )
 
 // Drugs are the Therapy.Drug values: the codes.csv concepts of the anticancer drugs,
-// and "lutathera" for [177Lu]Lu-DOTA-TATE (PRRT) given as a medication.
+// and "lutathera" for [177Lu]Lu-DOTA-TATE (PRRT) given as a medication. Do not modify.
 var Drugs = []string{"cisplatin", "carboplatin", "etoposide", "temozolomide", "capecitabine", "fluorouracil",
 	"irinotecan", "sunitinib", "everolimus", "octreotide", "lanreotide", "lutathera"}
 
