@@ -8,6 +8,7 @@
 //	go run ./cmd/nencds-load -c 8 -d 30s            # load it, then the floor
 //	go run ./cmd/nencds-load -spawn -c 8 -d 60s     # or run nencds in this process
 //	go run ./cmd/nencds-load -spawn -fallback 50ms  # FHIR fallback with a slow fake FHIR server
+//	go run ./cmd/nencds-load -spawn -telemetry=false # the same without hooks/telemetry
 //
 // It only targets loopback addresses unless -allow-remote is given, and every run stops by
 // itself: -d is capped at 10 minutes and -c at 256.
@@ -64,6 +65,7 @@ type options struct {
 	Spawn       bool
 	Fallback    time.Duration
 	Auth        string
+	Telemetry   bool
 }
 
 func parseFlags(args []string, out io.Writer) (*options, error) {
@@ -81,6 +83,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.BoolVar(&o.Spawn, "spawn", false, "run nencds (dev mode) inside this process on 127.0.0.1:0 instead of -url")
 	fs.DurationVar(&o.Fallback, "fallback", 0, "with -spawn: strip the prefetch and serve it from a fake FHIR server that waits this long per query")
 	fs.StringVar(&o.Auth, "authorization", "", "Authorization header value to send (a client JWT for a non-dev server)")
+	fs.BoolVar(&o.Telemetry, "telemetry", true, "with -spawn: wire hooks/telemetry in (OTEL_* environment; spans recorded even without an exporter)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -123,7 +126,7 @@ func realMain(ctx context.Context, args []string, out io.Writer) error {
 				return err
 			}
 		}
-		base, stopServer, err := spawn()
+		base, stopServer, err := spawn(o.Telemetry)
 		if err != nil {
 			return err
 		}
@@ -144,6 +147,9 @@ func realMain(ctx context.Context, args []string, out io.Writer) error {
 
 	fmt.Fprintf(out, "nencds-load: %d request files (%s), -c %d, -d %s, warmup %s, GOMAXPROCS %d\n",
 		len(bodies), sizes(bodies), o.Concurrency, o.Duration, o.Warmup, runtime.GOMAXPROCS(0))
+	if o.Spawn {
+		fmt.Fprintf(out, "nencds in process (dev mode), telemetry %v\n", o.Telemetry)
+	}
 	if o.Fallback > 0 {
 		fmt.Fprintf(out, "FHIR fallback: every prefetch key fetched from a fake FHIR server that waits %s per query\n", o.Fallback)
 	}

@@ -1,28 +1,47 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
+	"os"
 	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/hooks"
+	"github.com/nencds/nencds/hooks/telemetry"
 )
 
 // spawn runs nencds in dev mode in this process on 127.0.0.1:0, wired as cmd/nencds wires it
 // with its default limits, logging JSON to nowhere (so the cost of logging is still paid).
-func spawn() (string, func(), error) {
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+// With withTelemetry, telemetry is set up from the OTEL_* environment (spans are recorded
+// even with no exporter configured) and wired in: middleware, stage spans, FHIR transport.
+func spawn(withTelemetry bool) (string, func(), error) {
+	var tel *telemetry.Telemetry
+	shutdownTelemetry := func(context.Context) error { return nil }
+	if withTelemetry {
+		var err error
+		tel, shutdownTelemetry, err = telemetry.Setup(context.Background(), telemetry.Config{Getenv: os.Getenv})
+		if err != nil {
+			return "", nil, err
+		}
+	}
+	logger := slog.New(telemetry.LogHandler(slog.NewJSONHandler(io.Discard, nil)))
 	srv, err := hooks.NewServer(hooks.Options{
-		Dev:    true,
-		Logger: logger,
-		Limits: hooks.DefaultLimits(),
+		Dev:        true,
+		Logger:     logger,
+		Limits:     hooks.DefaultLimits(),
+		Middleware: []gin.HandlerFunc{tel.Middleware()},
 		Evaluator: &hooks.Evaluator{
 			Engine: cards.NewEngine(cards.DefaultConfig(), hooks.NewUUID),
+			Stage:  telemetry.StageFunc[hooks.Stage](tel),
 			Resolver: &hooks.Resolver{
-				FHIR:    hooks.NewFHIRClient(hooks.FHIROptions{}),
+				FHIR:    hooks.NewFHIRClient(hooks.FHIROptions{Transport: tel.Transport(nil)}),
 				Policy:  hooks.FHIRPolicy{Dev: true},
 				Timeout: 5 * time.Second,
+				Stage:   telemetry.StageFunc[hooks.Stage](tel),
 			},
 		},
 		MaxInFlight: maxConcurrency,
@@ -30,5 +49,14 @@ func spawn() (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return serveLoopback(srv.Handler())
+	base, stop, err := serveLoopback(srv.Handler())
+	if err != nil {
+		return "", nil, err
+	}
+	return base, func() {
+		stop()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shutdownTelemetry(ctx)
+	}, nil
 }
