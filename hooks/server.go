@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/nencds/nencds/hooks/auth"
+	"github.com/nencds/nencds/hooks/telemetry"
 )
 
 // Authenticator verifies the client JWT of one call; *auth.Verifier satisfies it. aud is
@@ -53,6 +54,8 @@ type Options struct {
 	Ready func(context.Context) error
 	// Middleware runs on every request after recovery and before CORS (telemetry).
 	Middleware []gin.HandlerFunc
+	// Telemetry records metrics and spans; nil records nothing.
+	Telemetry *telemetry.Telemetry
 }
 
 // Server is the CDS Hooks HTTP service.
@@ -252,7 +255,9 @@ func (s *Server) authn(path func(*gin.Context) string) gin.HandlerFunc {
 		}
 		client, err := s.o.Authenticator.Authenticate(c.Request.Context(), c.GetHeader("Authorization"), s.o.PublicURL+path(c))
 		if err != nil {
-			s.o.Logger.InfoContext(c.Request.Context(), "client authentication failed", "route", c.FullPath(), "reason", s.o.AuthReason(err))
+			reason := s.o.AuthReason(err)
+			s.o.Telemetry.RecordAuthFailure(c.Request.Context(), reason)
+			s.o.Logger.InfoContext(c.Request.Context(), "client authentication failed", "route", c.FullPath(), "reason", reason)
 			s.fail(c, &Error{Kind: KindUnauthenticated})
 			return
 		}
@@ -324,10 +329,25 @@ func (s *Server) service(c *gin.Context) error {
 	if err := req.Validate(svc); err != nil {
 		return err
 	}
-	res, err := s.o.Evaluator.Run(c.Request.Context(), req, clientOf(c))
+	ctx := c.Request.Context()
+	res, err := s.o.Evaluator.Run(ctx, req, clientOf(c))
+	if res != nil {
+		for key, d := range res.Dispositions {
+			s.o.Telemetry.RecordPrefetch(ctx, key, telemetry.Disposition(d))
+		}
+	}
 	if err != nil {
 		return err
 	}
+	topics := make([]string, 0, len(res.Response.Cards))
+	for _, card := range res.Response.Cards {
+		topic := ""
+		if card.Source.Topic != nil {
+			topic = card.Source.Topic.Code
+		}
+		topics = append(topics, topic)
+	}
+	s.o.Telemetry.RecordCards(ctx, svc.ID, topics...)
 	s.render(c, http.StatusOK, res.Response)
 	s.o.Logger.InfoContext(c.Request.Context(), "cds service",
 		"service", svc.ID, "hookInstance", req.HookInstance,
@@ -363,6 +383,8 @@ func (s *Server) feedback(c *gin.Context) error {
 		}
 		if ok {
 			created++
+			// topic "": feedback names a card uuid; a uuid -> topic index would give the topic.
+			s.o.Telemetry.RecordFeedback(c.Request.Context(), svc.ID, "", f.Outcome)
 		}
 	}
 	s.o.Logger.InfoContext(c.Request.Context(), "feedback", "service", svc.ID,

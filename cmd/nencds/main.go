@@ -17,10 +17,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/hooks"
 	"github.com/nencds/nencds/hooks/auth"
+	"github.com/nencds/nencds/hooks/telemetry"
 )
 
 func main() {
@@ -47,13 +51,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	return serve(ctx, cfg, logger, ready)
+	logger := slog.New(telemetry.LogHandler(slog.NewJSONHandler(stderr, nil)))
+	tel, shutdownTelemetry, err := telemetry.Setup(ctx, telemetry.Config{Getenv: getenv})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// serve returns after the HTTP drain: then flush pending spans, with its own deadline.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTelemetry(sctx); err != nil {
+			logger.Warn("telemetry shutdown", "err", err)
+		}
+	}()
+	return serve(ctx, cfg, logger, tel, ready)
 }
 
 // newServer wires the hooks server of cfg. close releases what it holds (the verifier's
 // replay cache connection).
-func newServer(cfg *Config, logger *slog.Logger) (srv *hooks.Server, close func() error, err error) {
+func newServer(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry) (srv *hooks.Server, close func() error, err error) {
 	opts := hooks.Options{
 		Dev:         cfg.Dev,
 		PublicURL:   cfg.PublicURL,
@@ -61,10 +77,15 @@ func newServer(cfg *Config, logger *slog.Logger) (srv *hooks.Server, close func(
 		CORSOrigins: cfg.origins(),
 		MaxInFlight: cfg.MaxInFlight,
 		Logger:      logger,
+		Middleware:  []gin.HandlerFunc{tel.Middleware()},
+		Telemetry:   tel,
 		Evaluator: &hooks.Evaluator{
+			Stage:  telemetry.StageFunc[hooks.Stage](tel), // spans: prefetch, mapping, rules
 			Engine: cards.NewEngine(cards.DefaultConfig(), hooks.NewUUID),
 			Resolver: &hooks.Resolver{
+				Stage: telemetry.StageFunc[hooks.Stage](tel), // a span per fetched key
 				FHIR: hooks.NewFHIRClient(hooks.FHIROptions{
+					Transport:      tel.Transport(nil),
 					MaxBytes:       cfg.FHIRMaxBytes,
 					MaxPages:       cfg.FHIRMaxPages,
 					RequestTimeout: cfg.FHIRRequestTimeout,
@@ -106,14 +127,21 @@ func newServer(cfg *Config, logger *slog.Logger) (srv *hooks.Server, close func(
 }
 
 // serve listens until ctx ends, then drains in-flight requests.
-func serve(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(string)) error {
-	srv, closeServer, err := newServer(cfg, logger)
+func serve(ctx context.Context, cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry, ready func(string)) error {
+	srv, closeServer, err := newServer(cfg, logger, tel)
 	if err != nil {
 		return err
 	}
 	defer closeServer()
+	handler := srv.Handler()
+	if m := tel.MetricsHandler(); m != nil { // OTEL_METRICS_EXPORTER=prometheus
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m)
+		mux.Handle("/", handler)
+		handler = mux
+	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
