@@ -75,7 +75,7 @@ func TestFeedbackIdempotent(t *testing.T) {
 		t.Errorf("%d items stored, want 1", n)
 	}
 	f, ok := store.Get(FeedbackKey{Issuer: "https://ehr.example.org", ServiceID: PatientViewID, Card: "card-uuid-1", Outcome: "overridden", OutcomeTimestamp: "2026-06-01T12:05:00Z"})
-	if !ok || f.OverrideReason == nil || f.OverrideReason.UserComment != "private comment" {
+	if !ok || f.Feedback.OverrideReason == nil || f.Feedback.OverrideReason.UserComment != "private comment" {
 		t.Errorf("stored %+v, %v", f, ok)
 	}
 	for _, secret := range []string{"card-uuid-1", "private comment"} {
@@ -92,7 +92,7 @@ func TestMemoryFeedbackStoreBound(t *testing.T) {
 	t.Parallel()
 	m := NewMemoryFeedbackStore(2)
 	for _, c := range []string{"a", "b", "c"} {
-		if ok, err := m.Put(t.Context(), FeedbackKey{Card: c}, Feedback{Card: c}); !ok || err != nil {
+		if ok, err := m.Put(t.Context(), FeedbackRecord{Key: FeedbackKey{Card: c}, Feedback: Feedback{Card: c}}); !ok || err != nil {
 			t.Fatalf("Put(%s) = %v, %v", c, ok, err)
 		}
 	}

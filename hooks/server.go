@@ -3,6 +3,8 @@ package hooks
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,13 +44,19 @@ type Options struct {
 	Evaluator *Evaluator
 	// Feedback keeps feedback (a MemoryFeedbackStore when nil).
 	Feedback FeedbackStore
+	// CardTopics remembers the topic code of every card returned, so that feedback (which
+	// names a card by its uuid) is counted and stored by topic (a MemoryCardTopics with
+	// its defaults when nil).
+	CardTopics CardTopics
 	// Limits bound the request decoder.
 	Limits Limits
 	// CORSOrigins are the allowed browser origins ("*" for any; any in Dev).
 	CORSOrigins []string
 	// MaxInFlight caps concurrent service and feedback calls; beyond, 503. Default 64.
 	MaxInFlight int
-	// Logger receives one line per request (never patient data or tokens). slog.Default when nil.
+	// Logger receives one line per request (never patient data or tokens): request id,
+	// route, status, duration, and for CDS calls the service id, hookInstance and card
+	// count. slog.Default when nil. Probes (/healthz, /readyz) log at debug level.
 	Logger *slog.Logger
 	// Ready, when set, answers /readyz (an error: 503).
 	Ready func(context.Context) error
@@ -83,6 +91,9 @@ func NewServer(o Options) (*Server, error) {
 	if o.Feedback == nil {
 		o.Feedback = NewMemoryFeedbackStore(0)
 	}
+	if o.CardTopics == nil {
+		o.CardTopics = NewMemoryCardTopics(0, 0, nil)
+	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 64
 	}
@@ -111,6 +122,7 @@ func (s *Server) routes() *gin.Engine {
 	r.HandleMethodNotAllowed = false
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
+	r.Use(s.access)
 	r.Use(s.recovery)
 	r.Use(s.o.Middleware...)
 	r.Use(s.cors)
@@ -138,22 +150,20 @@ func (s *Server) wrap(h handler) gin.HandlerFunc {
 	}
 }
 
-// fail writes err as its status and OperationOutcome, and logs it (5xx with detail).
+// fail writes err as its status and OperationOutcome. The kind (and the missing prefetch
+// keys of a 412) go to the request's log line; a 5xx also logs its cause on its own line.
 func (s *Server) fail(c *gin.Context, err error) {
 	status, oo := Outcome(err)
-	switch {
-	case status >= 500:
-		s.o.Logger.ErrorContext(c.Request.Context(), "request failed", "route", c.FullPath(), "status", status, "err", err.Error())
-	case status == http.StatusPreconditionFailed:
-		var e *Error
-		errors.As(err, &e)
-		var keys []string
+	rl := logOf(c)
+	rl.kind = KindOf(err).String()
+	if status >= 500 && status != http.StatusServiceUnavailable {
+		s.logger(c).ErrorContext(c.Request.Context(), "request failed", "route", route(c), "status", status, "err", err.Error())
+	}
+	var e *Error
+	if errors.As(err, &e) {
 		for _, m := range e.Missing {
-			keys = append(keys, m.Key)
+			rl.missing = append(rl.missing, m.Key)
 		}
-		s.o.Logger.InfoContext(c.Request.Context(), "request refused", "route", c.FullPath(), "status", status, "missing", keys)
-	default:
-		s.o.Logger.InfoContext(c.Request.Context(), "request refused", "route", c.FullPath(), "status", status, "kind", KindOf(err).String())
 	}
 	if status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", "Bearer")
@@ -168,7 +178,7 @@ func (s *Server) render(c *gin.Context, status int, v any) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		s.o.Logger.ErrorContext(c.Request.Context(), "response could not be encoded", "err", err.Error())
+		s.logger(c).ErrorContext(c.Request.Context(), "response could not be encoded", "err", err.Error())
 		status = http.StatusInternalServerError
 		buf.Reset()
 		_, oo := Outcome(err)
@@ -186,7 +196,7 @@ func (s *Server) recovery(c *gin.Context) {
 			}
 			err := &Error{Kind: KindInternal, Err: fmt.Errorf("panic: %v", v)}
 			if c.Writer.Written() {
-				s.o.Logger.ErrorContext(c.Request.Context(), "panic after the response started", "err", err.Error())
+				s.logger(c).ErrorContext(c.Request.Context(), "panic after the response started", "err", err.Error())
 				c.Abort()
 				return
 			}
@@ -257,7 +267,7 @@ func (s *Server) authn(path func(*gin.Context) string) gin.HandlerFunc {
 		if err != nil {
 			reason := s.o.AuthReason(err)
 			s.o.Telemetry.RecordAuthFailure(c.Request.Context(), reason)
-			s.o.Logger.InfoContext(c.Request.Context(), "client authentication failed", "route", c.FullPath(), "reason", reason)
+			logOf(c).authReason = reason
 			s.fail(c, &Error{Kind: KindUnauthenticated})
 			return
 		}
@@ -282,6 +292,7 @@ func (s *Server) healthz(c *gin.Context) error {
 func (s *Server) readyz(c *gin.Context) error {
 	if s.o.Ready != nil {
 		if err := s.o.Ready(c.Request.Context()); err != nil {
+			s.logger(c).WarnContext(c.Request.Context(), "not ready", "err", err.Error())
 			return &Error{Kind: KindUnavailable, Msg: "not ready", Err: err}
 		}
 	}
@@ -313,11 +324,12 @@ func (s *Server) lookup(c *gin.Context) (Service, error) {
 
 // service handles POST /cds-services/{id}.
 func (s *Server) service(c *gin.Context) error {
-	start := time.Now()
 	svc, err := s.lookup(c)
 	if err != nil {
 		return err
 	}
+	rl := logOf(c)
+	rl.service = svc.ID
 	data, err := s.body(c)
 	if err != nil {
 		return err
@@ -326,11 +338,13 @@ func (s *Server) service(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	rl.hookInstance = req.HookInstance
 	if err := req.Validate(svc); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
-	res, err := s.o.Evaluator.Run(ctx, req, clientOf(c))
+	client := clientOf(c)
+	res, err := s.o.Evaluator.Run(ctx, req, client)
 	if res != nil {
 		for key, d := range res.Dispositions {
 			s.o.Telemetry.RecordPrefetch(ctx, key, telemetry.Disposition(d))
@@ -340,18 +354,26 @@ func (s *Server) service(c *gin.Context) error {
 		return err
 	}
 	topics := make([]string, 0, len(res.Response.Cards))
+	byCard := make(map[string]string, len(res.Response.Cards))
 	for _, card := range res.Response.Cards {
 		topic := ""
 		if card.Source.Topic != nil {
 			topic = card.Source.Topic.Code
 		}
 		topics = append(topics, topic)
+		if card.UUID != "" {
+			byCard[card.UUID] = topic
+		}
 	}
 	s.o.Telemetry.RecordCards(ctx, svc.ID, topics...)
+	if len(byCard) > 0 {
+		if err := s.o.CardTopics.Remember(ctx, client.Issuer, svc.ID, byCard); err != nil {
+			// Feedback on these cards will count as of unknown topic; the answer stands.
+			s.logger(c).WarnContext(ctx, "card topics not remembered", "err", err.Error())
+		}
+	}
+	rl.cards = len(res.Response.Cards)
 	s.render(c, http.StatusOK, res.Response)
-	s.o.Logger.InfoContext(c.Request.Context(), "cds service",
-		"service", svc.ID, "hookInstance", req.HookInstance,
-		"cards", len(res.Response.Cards), "duration_ms", float64(time.Since(start).Microseconds())/1000)
 	return nil
 }
 
@@ -361,6 +383,8 @@ func (s *Server) feedback(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	rl := logOf(c)
+	rl.service = svc.ID
 	data, err := s.body(c)
 	if err != nil {
 		return err
@@ -372,23 +396,158 @@ func (s *Server) feedback(c *gin.Context) error {
 	if err := fr.Validate(); err != nil {
 		return err
 	}
+	ctx := c.Request.Context()
 	issuer := clientOf(c).Issuer
-	created := 0
+	rl.feedback = len(fr.Feedback)
 	for _, f := range fr.Feedback {
-		ok, err := s.o.Feedback.Put(c.Request.Context(), FeedbackKey{
-			Issuer: issuer, ServiceID: svc.ID, Card: f.Card, Outcome: f.Outcome, OutcomeTimestamp: f.OutcomeTimestamp,
-		}, f)
+		topic, _, err := s.o.CardTopics.Topic(ctx, CardRef{Issuer: issuer, ServiceID: svc.ID, Card: f.Card})
+		if err != nil {
+			s.logger(c).WarnContext(ctx, "card topic lookup failed", "err", err.Error())
+			topic = ""
+		}
+		ok, err := s.o.Feedback.Put(ctx, FeedbackRecord{
+			Key: FeedbackKey{
+				Issuer: issuer, ServiceID: svc.ID, Card: f.Card, Outcome: f.Outcome, OutcomeTimestamp: f.OutcomeTimestamp,
+			},
+			Topic:    topic,
+			Feedback: f,
+		})
 		if err != nil {
 			return &Error{Kind: KindInternal, Err: err}
 		}
 		if ok {
-			created++
-			// topic "": feedback names a card uuid; a uuid -> topic index would give the topic.
-			s.o.Telemetry.RecordFeedback(c.Request.Context(), svc.ID, "", f.Outcome)
+			rl.feedbackNew++
+			s.o.Telemetry.RecordFeedback(ctx, svc.ID, topic, f.Outcome)
 		}
 	}
-	s.o.Logger.InfoContext(c.Request.Context(), "feedback", "service", svc.ID,
-		"items", len(fr.Feedback), "new", created)
 	c.Status(http.StatusOK)
 	return nil
+}
+
+// The request log: one line per request, written by access when the request is done.
+
+const (
+	reqLogKey = "nencds.reqlog"
+	// RequestIDHeader carries the request id: a sane one sent by the client is kept,
+	// otherwise one is generated; it is echoed on every response and logged.
+	RequestIDHeader = "X-Request-Id"
+)
+
+// reqLog is what the handlers of one request add to its log line: codes and counts only.
+type reqLog struct {
+	id           string
+	service      string
+	hookInstance string
+	cards        int // -1: no cards answered
+	feedback     int // items received (feedback calls)
+	feedbackNew  int
+	kind         string   // error kind of a failed request
+	missing      []string // prefetch keys of a 412
+	authReason   string   // auth.ReasonOf of a 401
+}
+
+func logOf(c *gin.Context) *reqLog {
+	if v, ok := c.Get(reqLogKey); ok {
+		return v.(*reqLog)
+	}
+	rl := &reqLog{cards: -1} // only when access did not run (not through routes)
+	c.Set(reqLogKey, rl)
+	return rl
+}
+
+// logger is the server's logger with the request id of c.
+func (s *Server) logger(c *gin.Context) *slog.Logger {
+	return s.o.Logger.With("request_id", logOf(c).id)
+}
+
+// probes log at debug level: a kubelet calls them every few seconds.
+var probes = map[string]bool{"/healthz": true, "/readyz": true}
+
+// access gives the request its id (echoed in X-Request-Id) and, when it is done, logs its
+// one line: request id, method, route template, status, duration, and what the handlers
+// recorded (service id, hookInstance, card count, feedback counts, error kind, missing
+// prefetch keys, auth failure reason). Never a patient id, a token or request content.
+func (s *Server) access(c *gin.Context) {
+	start := time.Now()
+	rl := &reqLog{id: requestID(c.GetHeader(RequestIDHeader)), cards: -1}
+	c.Set(reqLogKey, rl)
+	c.Header(RequestIDHeader, rl.id)
+	c.Next()
+
+	status := c.Writer.Status()
+	attrs := make([]slog.Attr, 0, 14)
+	attrs = append(attrs,
+		slog.String("request_id", rl.id),
+		slog.String("method", c.Request.Method),
+		slog.String("route", route(c)),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+	)
+	if rl.service != "" {
+		attrs = append(attrs, slog.String("service", rl.service))
+	}
+	if rl.hookInstance != "" {
+		if safeID(rl.hookInstance) {
+			attrs = append(attrs, slog.String("hookInstance", rl.hookInstance))
+		} else {
+			attrs = append(attrs, slog.String("hookInstance", "invalid"))
+		}
+	}
+	if rl.cards >= 0 {
+		attrs = append(attrs, slog.Int("cards", rl.cards))
+	}
+	if rl.feedback > 0 {
+		attrs = append(attrs, slog.Int("items", rl.feedback), slog.Int("new", rl.feedbackNew))
+	}
+	if rl.kind != "" && status >= 400 {
+		attrs = append(attrs, slog.String("kind", rl.kind))
+	}
+	if len(rl.missing) > 0 {
+		attrs = append(attrs, slog.Any("missing", rl.missing))
+	}
+	if rl.authReason != "" {
+		attrs = append(attrs, slog.String("auth_reason", rl.authReason))
+	}
+	level := slog.LevelInfo
+	switch {
+	case probes[c.FullPath()] && status < 400:
+		level = slog.LevelDebug
+	case status >= 500:
+		level = slog.LevelWarn
+	}
+	// c.Request carries the server span of the telemetry middleware (trace ids).
+	s.o.Logger.LogAttrs(c.Request.Context(), level, "request", attrs...)
+}
+
+// route is the route template of c ("unmatched" for none): never the raw path.
+func route(c *gin.Context) string {
+	if r := c.FullPath(); r != "" {
+		return r
+	}
+	return "unmatched"
+}
+
+// requestID returns h when it is a sane request id, else a new random one.
+func requestID(h string) string {
+	if safeID(h) {
+		return h
+	}
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// safeID reports whether s is 1 to 64 characters of [A-Za-z0-9._-].
+func safeID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
