@@ -401,12 +401,19 @@ type Procedure struct {
 }
 
 // OpenOrder is an open ServiceRequest or Task (draft, active, on-hold, requested,
-// accepted, ready, in-progress): its codes suppress a suggestion for the same thing.
+// accepted, ready, in-progress), or a draft MedicationRequest of a known drug (a
+// proposal not yet signed, e.g. a draft accepted from an earlier card): its codes, or
+// its Drug, suppress a suggestion for the same thing.
 type OpenOrder struct {
 	Source
-	ResourceType string   `json:"resourceType"` // "ServiceRequest" or "Task"
+	ResourceType string   `json:"resourceType"` // "ServiceRequest", "Task" or "MedicationRequest"
 	Codes        []Coding `json:"codes,omitempty"`
 	Text         string   `json:"text,omitempty"`
+	// Drug is set on a draft MedicationRequest only: the drug concept it names (one of
+	// Drugs), matched like a Therapy (MatchedBy says how). A request naming two drugs
+	// gives one OpenOrder per drug.
+	Drug      string `json:"drug,omitempty"`
+	MatchedBy string `json:"matchedBy,omitempty"`
 }
 
 // NoteKind classifies a data-quality note.

@@ -36,6 +36,9 @@ type pendingMed struct {
 	src       Source
 	status    string
 	statement bool
+	// draft: a draft MedicationRequest (a proposal, not a therapy): it becomes an
+	// OpenOrder of its drugs, so that the same drug is not suggested again.
+	draft     bool
 	concept   *fhir.CodeableConcept
 	medRef    string
 	medText   string
@@ -96,13 +99,11 @@ func (m *mapper) medicationRequest(r rawRes) {
 	case "cancelled":
 		m.note(NoteSkipped, r.ref, "MedicationRequest skipped: cancelled")
 		return
-	case "draft":
-		return // a proposal, not a therapy
 	case "":
 		m.note(NoteRejected, r.ref, "MedicationRequest has no status; skipped")
 		return
 	}
-	pm := pendingMed{status: st, concept: &mr.MedicationCodeableConcept, medRef: normRef(str(mr.MedicationReference.Reference)), medText: str(mr.MedicationReference.Display)}
+	pm := pendingMed{status: st, draft: st == "draft", concept: &mr.MedicationCodeableConcept, medRef: normRef(str(mr.MedicationReference.Reference)), medText: str(mr.MedicationReference.Display)}
 	pm.contained = containedMedication(r.raw, pm.medRef)
 	pm.start = str(mr.AuthoredOn)
 	for _, d := range mr.DosageInstruction {
@@ -223,6 +224,14 @@ func (m *mapper) finishTherapies() {
 		text := ccText(cc)
 		if text == "" {
 			text = pm.medText
+		}
+		if pm.draft {
+			// A proposal, not a therapy: recorded as an open order of each drug it names.
+			for _, t := range drugs {
+				m.p.OpenOrders = append(m.p.OpenOrders, OpenOrder{Source: pm.src, ResourceType: "MedicationRequest",
+					Codes: allCodings(cc), Text: text, Drug: t.Drug, MatchedBy: t.MatchedBy})
+			}
+			continue
 		}
 		for _, t := range drugs {
 			t.Source = pm.src

@@ -27,6 +27,10 @@ type Code struct {
 // Prefix reports whether Code is a prefix pattern such as "C7A.*".
 func (c Code) Prefix() bool { return strings.HasSuffix(c.Code, ".*") }
 
+// Verified reports whether the row's code was checked against a public source
+// (status "verified"). A draft order carries a code only when it is verified.
+func (c Code) Verified() bool { return c.Code != "" && c.Status == "verified" }
+
 // Matches reports whether system|code falls under c: equal system and, for a prefix
 // pattern, the code starts with the pattern's stem; otherwise the code is equal.
 func (c Code) Matches(system, code string) bool {
@@ -40,10 +44,24 @@ func (c Code) Matches(system, code string) bool {
 }
 
 var (
-	codeList = mustParseCodes(codesCSV)
+	// allRows is every row of codes.csv, including rows whose code is still empty (a
+	// code to be looked up: only their concept, display, status and note are known).
+	allRows = mustParseCodes(codesCSV)
+	// codeList is the rows that carry a code: the only ones that can match.
+	codeList = withCode(allRows)
 	// exactIndex maps system|code to the first exact row; prefixRows are the patterns.
 	exactIndex, prefixRows = indexCodes(codeList)
 )
+
+func withCode(rows []Code) []Code {
+	var out []Code
+	for _, c := range rows {
+		if c.Code != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
 
 func indexCodes(list []Code) (map[string]Code, []Code) {
 	exact := map[string]Code{}
@@ -60,14 +78,18 @@ func indexCodes(list []Code) (map[string]Code, []Code) {
 	return exact, prefix
 }
 
-// Codes returns every code of the embedded list, in file order. The slice is shared:
-// do not modify it.
+// Codes returns every code of the embedded list, in file order; rows whose code is
+// still empty are left out (see ByConcept). The slice is shared: do not modify it.
 func Codes() []Code { return codeList }
 
-// ByConcept returns the codes of one concept, in file order.
+// ByConcept returns the rows of one concept, in file order, including a row whose
+// code is still empty (Code == ""; e.g. a drug whose RxNorm code is not yet known):
+// its display, status and note (the dosage text of a drug) are still the reviewed
+// ones. Such a row never matches (Lookup, Matches); callers that need a code must
+// check Code and Status themselves.
 func ByConcept(concept string) []Code {
 	var out []Code
-	for _, c := range codeList {
+	for _, c := range allRows {
 		if c.Concept == concept {
 			out = append(out, c)
 		}
@@ -94,7 +116,8 @@ func Lookup(system, code string) (Code, bool) {
 
 // mustParseCodes parses codes.csv. A row whose code column holds several codes
 // separated by spaces ("8151/3 8152/3") becomes one Code per code; a row with an empty
-// code (a code still to be looked up) is kept out of matching.
+// code (a code still to be looked up) becomes one Code with Code "", kept out of
+// matching (see codeList).
 func mustParseCodes(text string) []Code {
 	rows, err := csv.NewReader(strings.NewReader(text)).ReadAll()
 	if err != nil {
@@ -109,7 +132,11 @@ func mustParseCodes(text string) []Code {
 		if system == "local" {
 			system = LocalSystem
 		}
-		for _, code := range strings.Fields(r[3]) {
+		codes := strings.Fields(r[3])
+		if len(codes) == 0 {
+			codes = []string{""}
+		}
+		for _, code := range codes {
 			out = append(out, Code{Concept: r[0], Use: r[1], System: system, Code: code, Display: r[4], Status: r[5], Note: r[6]})
 		}
 	}

@@ -1,6 +1,9 @@
 package fhirmap
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestLookup(t *testing.T) {
 	t.Parallel()
@@ -64,6 +67,52 @@ func TestLookupIndexMatchesScan(t *testing.T) {
 		got, ok := Lookup(p[0], p[1])
 		if ok != wantOK || got != want {
 			t.Errorf("Lookup(%q, %q) = %+v, %v; want %+v, %v", p[0], p[1], got, ok, want, wantOK)
+		}
+	}
+}
+
+// A row whose code is still empty (lanreotide's RxNorm ingredient) keeps its reviewed
+// dosage text for ByConcept, never matches, and is not among Codes().
+func TestEmptyCodeRowKeptForConceptOnly(t *testing.T) {
+	t.Parallel()
+	const rx = "http://www.nlm.nih.gov/research/umls/rxnorm"
+	cs := ByConcept("lanreotide")
+	if len(cs) != 1 || cs[0].Code != "" || cs[0].System != rx || cs[0].Display != "lanreotide" ||
+		!strings.HasPrefix(cs[0].Note, "120 mg deep SC every 4 weeks") || cs[0].Verified() {
+		t.Fatalf("ByConcept(lanreotide) = %+v; want one uncoded, unverified RxNorm row with its dosage text", cs)
+	}
+	if c, ok := Lookup(rx, ""); ok {
+		t.Errorf("Lookup(rxnorm, \"\") matched %+v", c)
+	}
+	if cs[0].Matches(rx, "") {
+		t.Error("an empty code row matches an empty code")
+	}
+	for _, c := range Codes() {
+		if c.Code == "" {
+			t.Errorf("Codes() holds a row without a code: %+v", c)
+		}
+	}
+}
+
+func TestVerified(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		concept string
+		want    bool
+	}{
+		{"sunitinib", true},      // verified
+		{"octreotide", false},    // RxNorm 7617 unverified
+		{"irinotecan", false},    // RxNorm 51499 unverified
+		{"lanreotide", false},    // no code
+		{"mitotic-count", false}, // local code: not a verified standard code
+	}
+	for _, tt := range tests {
+		cs := ByConcept(tt.concept)
+		if len(cs) == 0 {
+			t.Fatalf("no row for %q", tt.concept)
+		}
+		if got := cs[0].Verified(); got != tt.want {
+			t.Errorf("%s: Verified() = %v; want %v (%+v)", tt.concept, got, tt.want, cs[0])
 		}
 	}
 }
