@@ -15,7 +15,7 @@ func TestDraftMedicationRequestIsAnOpenOrder(t *testing.T) {
 	t.Parallel()
 	type oo struct {
 		Type, Drug, By, Text string
-		Codes             []Coding
+		Codes                []Coding
 	}
 	sun := []Coding{{System: sysRxNorm, Code: "357977", Display: "sunitinib"}}
 	tests := []struct {
