@@ -1,0 +1,419 @@
+// Package jsonscan reads JSON documents quickly where encoding/json would scan the same
+// bytes several times: a validator several times faster than json.Valid, and cursors over
+// the members of an object and the elements of an array that return raw sub-slices
+// without allocating.
+//
+// It is a fast path only. Valid never accepts what json.Valid rejects (fuzz-tested), and
+// Fields reports when encoding/json could read an object differently (a key matched only
+// by case folding, an escaped or non-ASCII key, a field given twice), so that callers fall
+// back to encoding/json and keep its exact behaviour. The cursors must be given valid JSON
+// (checked by Valid, or produced by a successful encoding/json decode); on other input they
+// never panic but their result is unspecified.
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+)
+
+// Valid reports whether data is exactly one JSON value, optionally surrounded by
+// whitespace, by the grammar encoding/json accepts (any byte from 0x20 up in strings,
+// invalid UTF-8 included).
+func Valid(data []byte) bool {
+	var stackBuf [64]byte
+	stack := stackBuf[:0] // '{' or '[' per open container
+	i := skipWS(data, 0)
+	for {
+		// A value starts at i.
+		if i >= len(data) {
+			return false
+		}
+		switch c := data[i]; {
+		case c == '{':
+			i = skipWS(data, i+1)
+			if i < len(data) && data[i] == '}' {
+				i++
+				break
+			}
+			stack = append(stack, '{')
+			var ok bool
+			if i, ok = key(data, i); !ok {
+				return false
+			}
+			continue
+		case c == '[':
+			i = skipWS(data, i+1)
+			if i < len(data) && data[i] == ']' {
+				i++
+				break
+			}
+			stack = append(stack, '[')
+			continue
+		case c == '"':
+			var ok bool
+			if i, ok = validString(data, i); !ok {
+				return false
+			}
+		case c == 't':
+			if !bytes.HasPrefix(data[i:], []byte("true")) {
+				return false
+			}
+			i += 4
+		case c == 'f':
+			if !bytes.HasPrefix(data[i:], []byte("false")) {
+				return false
+			}
+			i += 5
+		case c == 'n':
+			if !bytes.HasPrefix(data[i:], []byte("null")) {
+				return false
+			}
+			i += 4
+		case c == '-' || (c >= '0' && c <= '9'):
+			var ok bool
+			if i, ok = number(data, i); !ok {
+				return false
+			}
+		default:
+			return false
+		}
+		// A value ended at i: close containers or move to the next element.
+		for {
+			i = skipWS(data, i)
+			if len(stack) == 0 {
+				return i == len(data)
+			}
+			if i >= len(data) {
+				return false
+			}
+			top := stack[len(stack)-1]
+			c := data[i]
+			if c == ',' {
+				i = skipWS(data, i+1)
+				if top == '{' {
+					var ok bool
+					if i, ok = key(data, i); !ok {
+						return false
+					}
+				}
+				break
+			}
+			if (top == '{' && c == '}') || (top == '[' && c == ']') {
+				stack = stack[:len(stack)-1]
+				i++
+				continue
+			}
+			return false
+		}
+	}
+}
+
+// key reads `"name" :` and the whitespace after the colon.
+func key(data []byte, i int) (int, bool) {
+	if i >= len(data) || data[i] != '"' {
+		return i, false
+	}
+	i, ok := validString(data, i)
+	if !ok {
+		return i, false
+	}
+	i = skipWS(data, i)
+	if i >= len(data) || data[i] != ':' {
+		return i, false
+	}
+	return skipWS(data, i+1), true
+}
+
+func skipWS(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// plain marks the string bytes that need no check: not a quote, a backslash or a
+// control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// validString checks the string starting at data[i] == '"' and returns the index after
+// its closing quote.
+func validString(data []byte, i int) (int, bool) {
+	i++
+	for i < len(data) {
+		c := data[i]
+		if plain[c] {
+			i++
+			continue
+		}
+		switch c {
+		case '"':
+			return i + 1, true
+		case '\\':
+			if i+1 >= len(data) {
+				return i, false
+			}
+			switch data[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(data) {
+					return i, false
+				}
+				for _, h := range data[i+2 : i+6] {
+					if !isHex(h) {
+						return i, false
+					}
+				}
+				i += 6
+			default:
+				return i, false
+			}
+		default: // a control character
+			return i, false
+		}
+	}
+	return i, false
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// number checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at data[i].
+func number(data []byte, i int) (int, bool) {
+	if data[i] == '-' {
+		i++
+	}
+	if i >= len(data) {
+		return i, false
+	}
+	switch {
+	case data[i] == '0':
+		i++
+	case data[i] >= '1' && data[i] <= '9':
+		i = digits(data, i+1)
+	default:
+		return i, false
+	}
+	if i < len(data) && data[i] == '.' {
+		j := digits(data, i+1)
+		if j == i+1 {
+			return i, false
+		}
+		i = j
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		j := digits(data, i)
+		if j == i {
+			return i, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func digits(data []byte, i int) int {
+	for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// end returns the index just after the value that starts at data[i] (valid JSON).
+func end(data []byte, i int) int {
+	if i >= len(data) {
+		return len(data)
+	}
+	switch data[i] {
+	case '"':
+		return stringEnd(data, i)
+	case '{', '[':
+		depth := 0
+		for i < len(data) {
+			switch data[i] {
+			case '"':
+				i = stringEnd(data, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(data)
+	default: // a literal or a number
+		for i < len(data) {
+			switch data[i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return i
+			}
+			i++
+		}
+		return len(data)
+	}
+}
+
+// stringEnd returns the index after the closing quote of the string at data[i] == '"'.
+func stringEnd(data []byte, i int) int {
+	i++
+	for {
+		j := bytes.IndexByte(data[i:], '"')
+		if j < 0 {
+			return len(data)
+		}
+		q := i + j
+		// The quote is escaped when an odd number of backslashes precede it.
+		n := 0
+		for k := q - 1; k >= i && data[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1
+		}
+		i = q + 1
+	}
+}
+
+// Members calls fn with the raw key (between its quotes, escapes as sent) and the raw
+// value of each member of the object obj, in order, until fn returns false. obj is one
+// valid JSON object, optionally surrounded by whitespace.
+func Members(obj []byte, fn func(key, value []byte) bool) {
+	i := skipWS(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return
+	}
+	i = skipWS(obj, i+1)
+	for i < len(obj) && obj[i] == '"' {
+		ke := stringEnd(obj, i)
+		k := obj[i+1 : max(ke-1, i+1)]
+		i = skipWS(obj, ke)
+		if i >= len(obj) || obj[i] != ':' {
+			return
+		}
+		i = skipWS(obj, i+1)
+		ve := end(obj, i)
+		if !fn(k, obj[i:ve]) {
+			return
+		}
+		i = skipWS(obj, ve)
+		if i >= len(obj) || obj[i] != ',' {
+			return
+		}
+		i = skipWS(obj, i+1)
+	}
+}
+
+// Elements calls fn with each raw element of the array arr, in order, until fn returns
+// false. arr is one valid JSON array, optionally surrounded by whitespace.
+func Elements(arr []byte, fn func(elem []byte) bool) {
+	i := skipWS(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return
+	}
+	i = skipWS(arr, i+1)
+	for i < len(arr) && arr[i] != ']' {
+		ve := end(arr, i)
+		if ve <= i || !fn(arr[i:ve]) {
+			return
+		}
+		i = skipWS(arr, ve)
+		if i >= len(arr) || arr[i] != ',' {
+			return
+		}
+		i = skipWS(arr, i+1)
+	}
+}
+
+// Fields calls fn(n, value) for each member of the object obj whose key is exactly
+// names[n], in order, and ignores the members named otherwise, as encoding/json decoding
+// into a struct with those field names would. It returns false, without calling fn
+// further, when encoding/json could decide otherwise: obj is not an object, a key is
+// escaped or not ASCII, a key equals a name only when case is folded, a name occurs
+// twice, or fn returns false (a value of the wrong type).
+func Fields(obj []byte, names []string, fn func(n int, value []byte) bool) bool {
+	i := skipWS(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return false
+	}
+	var seen uint64 // names[n] seen; at most 64 names
+	if len(names) > 64 {
+		return false
+	}
+	ok := true
+	Members(obj, func(k, v []byte) bool {
+		for _, c := range k {
+			if c == '\\' || c >= utf8.RuneSelf {
+				ok = false
+				return false
+			}
+		}
+		for n, name := range names {
+			if string(k) == name {
+				if seen&(1<<n) != 0 || !fn(n, v) {
+					ok = false
+					return false
+				}
+				seen |= 1 << n
+				return true
+			}
+		}
+		for _, name := range names {
+			if strings.EqualFold(string(k), name) {
+				ok = false
+				return false
+			}
+		}
+		return true
+	})
+	return ok
+}
+
+// String returns the string that the raw JSON value v decodes to, exactly as
+// encoding/json decodes it (escapes, invalid UTF-8 replaced); ok is false when v is not a
+// string.
+func String(v []byte) (s string, ok bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	in := v[1 : len(v)-1]
+	if bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+		return string(in), true
+	}
+	if json.Unmarshal(v, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// IsNull reports whether the raw JSON value v is null.
+func IsNull(v []byte) bool { return string(v) == "null" }
+
+// Kind is the first byte of the raw JSON value v ('{', '[', '"', 't', 'f', 'n', or the
+// first byte of a number), or 0 when v is empty.
+func Kind(v []byte) byte {
+	i := skipWS(v, 0)
+	if i >= len(v) {
+		return 0
+	}
+	return v[i]
+}
