@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/nencds/nencds/internal/jsonscan"
 )
 
 // Input is what Map reads: the documents of one patient as they arrived (prefetch values
@@ -41,6 +43,17 @@ func Map(in Input) (*Picture, error) {
 		}
 		if doc[0] != '{' {
 			return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
+		}
+		// Fastest path: one validation pass, then the envelope and the entries are
+		// read as sub-slices (jsonscan) whenever encoding/json would read them the same.
+		if jsonscan.Valid(doc) {
+			if d, ok := scanDocument(doc); ok {
+				if d.ResourceType == "" {
+					return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
+				}
+				m.document(doc, d, 0)
+				continue
+			}
 		}
 		// Fast path: the document and its entries in one decoding. When an entry
 		// wrapper is malformed, the robust path reads the entries one by one.
@@ -87,6 +100,108 @@ func peekOf(raw []byte) (peek, bool) {
 		return peek{}, false
 	}
 	return peek{ResourceType: min.ResourceType}, true
+}
+
+// peekValid is peekOf for a resource known to be valid JSON (an entry of a document that
+// was validated or decoded): its top-level members are read in place; peekOf decides
+// whenever encoding/json could read them differently.
+func peekValid(raw []byte) (peek, bool) {
+	if len(raw) > 0 && raw[0] == '{' {
+		var p peek
+		if jsonscan.Fields(raw, peekFields, func(n int, v []byte) bool {
+			switch n {
+			case 0:
+				return scanString(v, &p.ResourceType)
+			case 1:
+				return scanString(v, &p.ID)
+			default:
+				return scanStatus(v, &p.Status)
+			}
+		}) {
+			return p, p.ResourceType != ""
+		}
+	}
+	return peekOf(raw)
+}
+
+var (
+	peekFields     = []string{"resourceType", "id", "status"}
+	documentFields = []string{"resourceType", "id", "status", "entry"}
+	entryFields    = []string{"fullUrl", "resource"}
+)
+
+// scanDocument reads what json.Unmarshal into a document reads, from valid JSON, without
+// copying; ok is false whenever encoding/json could read it differently or fail (a value
+// of the wrong type, a key matched only by case folding, a field given twice): the caller
+// then uses encoding/json.
+func scanDocument(doc []byte) (d document, ok bool) {
+	ok = jsonscan.Fields(doc, documentFields, func(n int, v []byte) bool {
+		switch n {
+		case 0:
+			return scanString(v, &d.ResourceType)
+		case 1:
+			return scanString(v, &d.ID)
+		case 2:
+			return scanStatus(v, &d.Status)
+		default:
+			return scanEntries(v, &d.Entry)
+		}
+	})
+	return d, ok
+}
+
+// scanEntries reads Bundle.entry as []bundleEntry: null is no entries, a null element a
+// zero entry, the resource the raw value.
+func scanEntries(v []byte, dst *[]bundleEntry) bool {
+	switch jsonscan.Kind(v) {
+	case 'n':
+		return true
+	case '[':
+	default:
+		return false
+	}
+	ok := true
+	entries := make([]bundleEntry, 0, 16)
+	jsonscan.Elements(v, func(e []byte) bool {
+		var be bundleEntry
+		switch jsonscan.Kind(e) {
+		case 'n':
+		case '{':
+			ok = jsonscan.Fields(e, entryFields, func(n int, v []byte) bool {
+				if n == 0 {
+					return scanString(v, &be.FullURL)
+				}
+				be.Resource = v
+				return true
+			})
+		default:
+			ok = false
+		}
+		entries = append(entries, be)
+		return ok
+	})
+	*dst = entries
+	return ok
+}
+
+// scanString reads a string or null (left unchanged) into dst.
+func scanString(v []byte, dst *string) bool {
+	if jsonscan.IsNull(v) {
+		return true
+	}
+	s, ok := jsonscan.String(v)
+	*dst = s
+	return ok
+}
+
+// scanStatus reads a string or null (nil) into dst.
+func scanStatus(v []byte, dst **string) bool {
+	if jsonscan.IsNull(v) {
+		return true
+	}
+	s, ok := jsonscan.String(v)
+	*dst = &s
+	return ok
 }
 
 // document is a resource read as a possible Bundle. Its envelope is read without the
@@ -136,15 +251,18 @@ func (m *mapper) document(doc json.RawMessage, d document, depth int) {
 		if len(res) == 0 || bytes.Equal(res, []byte("null")) {
 			continue // a search entry without a resource
 		}
-		ep, ok := peekOf(res)
+		ep, ok := peekValid(res)
 		if !ok {
 			m.note(NoteRejected, fullURLRef(e.FullURL), fmt.Sprintf("Bundle entry %d is not a FHIR resource; skipped", i))
 			continue
 		}
 		if ep.ResourceType == "Bundle" {
-			var nested document
-			if err := json.Unmarshal(res, &nested); err != nil {
-				nested = document{peek: ep, robust: true}
+			nested, ok := scanDocument(res)
+			if !ok {
+				nested = document{}
+				if err := json.Unmarshal(res, &nested); err != nil {
+					nested = document{peek: ep, robust: true}
+				}
 			}
 			m.document(res, nested, depth+1)
 			continue
