@@ -63,7 +63,7 @@ func TestFeedbackIdempotent(t *testing.T) {
 	var logs bytes.Buffer
 	o := testOptions(t, &fakeAuth{client: auth.Client{Issuer: "https://ehr.example.org"}}, nil)
 	o.Feedback = store
-	o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	o.Logger = teeLogger(&logs, slog.LevelInfo)
 	s := newTestServer(t, o)
 	body := []byte(`{"feedback":[{"card":"card-uuid-1","outcome":"overridden","overrideReason":{"userComment":"private comment"},"outcomeTimestamp":"2026-06-01T12:05:00Z"}]}`)
 	for i := 0; i < 2; i++ {

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/hooks/auth"
+	"github.com/nencds/nencds/hooks/telemetry"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/responses from the handler's answers")
@@ -57,7 +58,9 @@ func (f *fakeAuth) lastAud() string {
 }
 
 // testOptions returns production-like Options (authentication on) with a fixed clock,
-// deterministic ids and a quiet logger; the FHIR client uses transport.
+// deterministic ids, the suite's capturing logger and telemetry (see leak_test.go: the
+// middleware, the stage spans and the instrumented FHIR transport are on, as in cmd);
+// the FHIR client uses transport.
 func testOptions(t testing.TB, fa *fakeAuth, transport http.RoundTripper) Options {
 	t.Helper()
 	if fa == nil {
@@ -69,12 +72,16 @@ func testOptions(t testing.TB, fa *fakeAuth, transport http.RoundTripper) Option
 		Evaluator: &Evaluator{
 			Engine: cards.NewEngine(cards.DefaultConfig(), SequentialIDs()),
 			Resolver: &Resolver{
-				FHIR:    NewFHIRClient(FHIROptions{Transport: transport, RequestTimeout: 2 * time.Second}),
+				FHIR:    NewFHIRClient(FHIROptions{Transport: testTelemetry.Transport(transport), RequestTimeout: 2 * time.Second}),
 				Timeout: 3 * time.Second,
+				Stage:   telemetry.StageFunc[Stage](testTelemetry),
 			},
-			Now: func() time.Time { return goldenAt },
+			Now:   func() time.Time { return goldenAt },
+			Stage: telemetry.StageFunc[Stage](testTelemetry),
 		},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:     testLogger,
+		Telemetry:  testTelemetry,
+		Middleware: []gin.HandlerFunc{testTelemetry.Middleware()},
 	}
 }
 

@@ -190,7 +190,7 @@ func TestSameCardsByPrefetchAndFallback(t *testing.T) {
 	var logs bytes.Buffer
 	answer := func(body []byte) string {
 		o := testOptions(t, &fakeAuth{client: auth.Client{FHIRServers: []string{fake.URL()}}}, fake.srv.Client().Transport)
-		o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		o.Logger = teeLogger(&logs, slog.LevelDebug)
 		w := do(newTestServer(t, o).Handler(), http.MethodPost, "/cds-services/"+PatientViewID, body, nil)
 		if w.Code != http.StatusOK {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
@@ -280,7 +280,7 @@ func TestNotAnOpenProxy(t *testing.T) {
 				transport = listed.srv.Client().Transport
 			}
 			o := testOptions(t, &fakeAuth{client: auth.Client{FHIRServers: []string{listed.URL()}}}, transport)
-			o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			o.Logger = teeLogger(&logs, slog.LevelInfo)
 			s := newTestServer(t, o)
 			w := do(s.Handler(), http.MethodPost, "/cds-services/"+PatientViewID, fallbackBody(t, tt.server(listed), "secret-token"), nil)
 			if w.Code != http.StatusPreconditionFailed {
