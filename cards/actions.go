@@ -56,8 +56,8 @@ func (e *eval) echoAction(why string) []Action {
 }
 
 // followUpActions: a recurring follow-up visit Task and a recurring cross-sectional
-// imaging Task, each unless one is open; the imaging task also waits when a CT/MRI is
-// recent.
+// imaging Task, each unless one is open (an open CT or MRI order included). A recent
+// CT/MRI does not hold the imaging Task back: it plans the next ones.
 func (e *eval) followUpActions(what string) []Action {
 	var out []Action
 	visit := []fhirCoding{orderCoding(OrderFollowUpVisit, "Oncology follow-up visit")}

@@ -19,32 +19,6 @@ const (
 	CatUndetermined Category = "NEN, grade undetermined"
 )
 
-// Ki67Grade is the WHO 2019 grade of a Ki-67 index in percent: < 3 → 1, 3–20 → 2
-// (both bounds inclusive), > 20 → 3.
-func Ki67Grade(percent float64) int {
-	switch {
-	case percent < 3:
-		return 1
-	case percent <= 20:
-		return 2
-	default:
-		return 3
-	}
-}
-
-// MitoticGrade is the WHO 2019 grade of a mitotic count per 2 mm²: < 2 → 1, 2–20 → 2,
-// > 20 → 3.
-func MitoticGrade(per2mm2 float64) int {
-	switch {
-	case per2mm2 < 2:
-		return 1
-	case per2mm2 <= 20:
-		return 2
-	default:
-		return 3
-	}
-}
-
 // Classification is the category of the tumour and the facts that decided it.
 type Classification struct {
 	Category Category
@@ -102,12 +76,23 @@ func Classify(p *fhirmap.Picture) Classification {
 	c.MiNEN = hasMiNEN(p)
 	c.Differentiation, c.DiffSource, c.DiffFrom = differentiation(p, &c)
 
+	// The grade functions are fhirmap's (one definition of the WHO cut-offs); they
+	// return 0 for a value that cannot be a Ki-67 percentage or a mitotic count. fhirmap
+	// rejects such values already; should one reach the rules, the category is not
+	// decided from the other inputs but left undetermined (principle 5).
 	kiGrade, mitGrade := 0, 0
+	invalid := false
 	if c.Ki67 != nil {
-		kiGrade = Ki67Grade(c.Ki67.Percent)
+		if kiGrade = fhirmap.Ki67Grade(c.Ki67.Percent); kiGrade == 0 {
+			invalid = true
+			c.Incomplete = append(c.Incomplete, fmt.Sprintf("the most recent Ki-67 value (%s) is not a valid percentage", num(c.Ki67.Percent)))
+		}
 	}
 	if c.Mitoses != nil {
-		mitGrade = MitoticGrade(c.Mitoses.Per2mm2)
+		if mitGrade = fhirmap.MitoticGrade(c.Mitoses.Per2mm2); mitGrade == 0 {
+			invalid = true
+			c.Incomplete = append(c.Incomplete, fmt.Sprintf("the most recent mitotic count (%s) is not a valid count", num(c.Mitoses.Per2mm2)))
+		}
 	}
 	c.Grade = max(kiGrade, mitGrade)
 	if c.Grade == 0 && c.Label != nil {
@@ -123,6 +108,8 @@ func Classify(p *fhirmap.Picture) Classification {
 	switch {
 	case c.MiNEN:
 		c.Category = CatMiNEN
+	case invalid:
+		c.Category = CatUndetermined
 	case c.OutsideSite:
 		// Lung and thymus: the digestive cut-offs do not apply. A poorly differentiated
 		// tumour is a NEC; otherwise the grade is left to the MDT.

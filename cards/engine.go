@@ -116,12 +116,15 @@ func (en *Engine) Evaluate(p *fhirmap.Picture) Response {
 	if p == nil {
 		return resp
 	}
-	e := newEval(p, en.cfg, en.newID)
+	e := newEval(sanitize(p), en.cfg, en.newID)
 	for _, r := range rules {
 		for _, dc := range r.apply(e) {
 			dc = guard(e, dc)
 			if dc.treatment && len(dc.suggestions) == 0 {
 				continue
+			}
+			if n := uncodedNote(suggestedDrugs(dc)...); n != "" {
+				dc.extra = append(dc.extra, n)
 			}
 			c := en.build(r, dc)
 			if c.validate(false) != nil {
@@ -149,10 +152,24 @@ func rank(i Indicator) int {
 }
 
 // guard enforces safety principles 1–3 on every suggestion, whatever the rule said:
-// no drug the patient already takes (active or on hold); no platinum–etoposide for a
-// well-differentiated NET; no SSA, everolimus or sunitinib for a NEC; no drug at all
-// while the grade is undetermined.
+// no drug the patient already takes (active or on hold) or that is already ordered (an
+// open order for it, e.g. a draft MedicationRequest accepted from an earlier card); no
+// platinum–etoposide for a well-differentiated NET; no SSA, everolimus, sunitinib or
+// PRRT for a NEC; no drug at all while the grade is undetermined or the diagnosis is
+// not a confirmed, active, malignant NEN inside the algorithm. When the card offers
+// alternatives (at-most-one) and one of them is already ordered, the choice has been
+// made: none of them is offered.
 func guard(e *eval, dc draftCard) draftCard {
+	if dc.atMostOne {
+		for _, s := range dc.suggestions {
+			for _, d := range s.drugs {
+				if e.drugOrdered(d) != nil {
+					dc.suggestions = nil
+					return dc
+				}
+			}
+		}
+	}
 	kept := dc.suggestions[:0:0]
 	for _, s := range dc.suggestions {
 		if !drugsAllowed(e, s.drugs) {
@@ -184,12 +201,7 @@ func drugsAllowed(e *eval, drugs []string) bool {
 	}
 	wellDiff := e.cls.Differentiation == fhirmap.DiffWell || e.cls.Category == CatNETG1 || e.cls.Category == CatNETG2 || e.cls.Category == CatNETG3
 	for _, d := range drugs {
-		if e.activeDrug(d) != nil {
-			return false
-		}
-		// An open order for the same drug (e.g. a draft MedicationRequest accepted from an
-		// earlier card, when fhirmap lists it among OpenOrders) is not suggested again.
-		if dr := drugOf(d); dr.Coding != nil && e.openTask([]fhirCoding{*dr.Coding}) {
+		if e.activeDrug(d) != nil || e.drugOrdered(d) != nil {
 			return false
 		}
 		if wellDiff && slices.Contains(necOnlyDrugs, d) {
@@ -200,6 +212,19 @@ func drugsAllowed(e *eval, drugs []string) bool {
 		}
 	}
 	return true
+}
+
+// suggestedDrugs lists the drug concepts of a card's suggestions, once each.
+func suggestedDrugs(dc draftCard) []string {
+	var out []string
+	for _, s := range dc.suggestions {
+		for _, d := range s.drugs {
+			if !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }
 
 // Override reasons offered on every card with suggestions (CDS Hooks overrideReasons).

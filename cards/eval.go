@@ -2,6 +2,7 @@ package cards
 
 import (
 	"slices"
+	"time"
 
 	"github.com/nencds/nencds/fhirmap"
 )
@@ -105,6 +106,11 @@ func pickPrimary(ds []fhirmap.Diagnosis) *fhirmap.Diagnosis {
 // nen reports whether a NEN is on record.
 func (e *eval) nen() bool { return e.primary != nil }
 
+// confirmedNEN: a malignant NEN whose diagnosis is not unconfirmed, provisional or
+// differential. GUIDELINE §2: an unconfirmed diagnosis gives the summary and work-up
+// cards only; every other card needs this (treatment cards need treatable()).
+func (e *eval) confirmedNEN() bool { return e.nen() && e.malignant && e.confirmed }
+
 // treatable: a malignant, confirmed, active NEN whose category is decided and inside
 // the source's algorithm (not MiNEN, not lung/thymus). Treatment rules add their own
 // category conditions on top.
@@ -144,8 +150,31 @@ var (
 	targetedDrugs = []string{"sunitinib", "everolimus"}
 	ssaDrugs      = []string{"octreotide", "lanreotide"}
 	necOnlyDrugs  = []string{"cisplatin", "carboplatin", "etoposide"}
-	netOnlyDrugs  = []string{"octreotide", "lanreotide", "everolimus", "sunitinib"}
+	// netOnlyDrugs are never suggested for a NEC (principle 2); "lutathera" is PRRT.
+	netOnlyDrugs = []string{"octreotide", "lanreotide", "everolimus", "sunitinib", "lutathera"}
 )
+
+// drugOrdered returns the open order of a drug concept: a draft MedicationRequest that
+// fhirmap matched to the drug (by code or name), or an open order carrying the drug's
+// verified RxNorm code; nil when none.
+func (e *eval) drugOrdered(concept string) *fhirmap.OpenOrder {
+	dr := drugOf(concept)
+	for i := range e.p.OpenOrders {
+		o := &e.p.OpenOrders[i]
+		if o.Drug == concept {
+			return o
+		}
+		if dr.Coding == nil {
+			continue
+		}
+		for _, c := range o.Codes {
+			if c.System == dr.Coding.System && c.Code == dr.Coding.Code {
+				return o
+			}
+		}
+	}
+	return nil
+}
 
 // openOrder returns the open ServiceRequest/Task with a coding of one of the concepts
 // (or one of the extra codings), nil when none.
@@ -208,12 +237,25 @@ func (e *eval) recentSSTR(days int) *fhirmap.SSTRImaging {
 	return nil
 }
 
-// recentLiverTest returns the most recent hepatic panel, ALT, AST or bilirubin within days.
+// recentLiverTest returns the most recent liver function test within days when the
+// liver tests of that window amount to a hepatic function panel: a panel, or ALT, AST
+// and total bilirubin each (the tests the SUTENT label names). A lone ALT or bilirubin
+// is not a panel: nil.
 func (e *eval) recentLiverTest(days int) *fhirmap.LabResult {
+	var newest *fhirmap.LabResult
+	seen := map[fhirmap.LabKind]bool{}
 	for i := range e.p.LiverTests {
-		if within(e.p.LiverTests[i].Date, e.p.At, days) {
-			return &e.p.LiverTests[i]
+		lt := &e.p.LiverTests[i]
+		if !within(lt.Date, e.p.At, days) {
+			continue
 		}
+		if newest == nil {
+			newest = lt
+		}
+		seen[lt.Kind] = true
+	}
+	if seen[fhirmap.LabHepaticPanel] || seen[fhirmap.LabALT] && seen[fhirmap.LabAST] && seen[fhirmap.LabBilirubin] {
+		return newest
 	}
 	return nil
 }
@@ -280,4 +322,13 @@ func (e *eval) classFacts() []fact {
 		fs = append(fs, fact{"Differentiation", v, e.cls.DiffSource})
 	}
 	return fs
+}
+
+// therapyStart is when a therapy record started: its start date, else the date of
+// the record (zero when neither is known).
+func therapyStart(t *fhirmap.Therapy) time.Time {
+	if !t.Start.IsZero() {
+		return t.Start
+	}
+	return t.Date
 }

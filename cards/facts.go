@@ -56,7 +56,7 @@ func dateText(s fhirmap.Source) string {
 func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 func ki67Fact(k *fhirmap.Ki67) fact {
-	v := num(k.Percent) + " % (G" + strconv.Itoa(Ki67Grade(k.Percent)) + ")"
+	v := num(k.Percent) + " % (" + gradeText(fhirmap.Ki67Grade(k.Percent)) + ")"
 	if k.Normalised {
 		v += ", as sent: " + k.Raw
 	}
@@ -66,8 +66,16 @@ func ki67Fact(k *fhirmap.Ki67) fact {
 	return fact{"Ki-67", v, k.Source}
 }
 
+// gradeText is "G1".."G3", or a plain statement for a value that cannot be graded.
+func gradeText(g int) string {
+	if g < 1 || g > 3 {
+		return "not a valid value: not graded"
+	}
+	return "G" + strconv.Itoa(g)
+}
+
 func mitosesFact(m *fhirmap.MitoticCount) fact {
-	v := num(m.Per2mm2) + " per 2 mm² (G" + strconv.Itoa(MitoticGrade(m.Per2mm2)) + ")"
+	v := num(m.Per2mm2) + " per 2 mm² (" + gradeText(fhirmap.MitoticGrade(m.Per2mm2)) + ")"
 	if m.Specimen != "" {
 		v += ", specimen " + m.Specimen
 	}

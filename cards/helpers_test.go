@@ -234,6 +234,29 @@ func liverTest(t time.Time) opt {
 		p.LiverTests = append(p.LiverTests, fhirmap.LabResult{Source: src("Observation/alt", t), Kind: fhirmap.LabALT, Code: fhirmap.Coding{System: "http://loinc.org", Code: "1742-6"}, Quantity: &fhirmap.Quantity{Value: 30, Unit: "U/L"}})
 	}
 }
+// liverLab adds one liver test result of a kind.
+func liverLab(kind fhirmap.LabKind, code string, t time.Time) opt {
+	return func(p *fhirmap.Picture) {
+		p.LiverTests = append(p.LiverTests, fhirmap.LabResult{Source: src("Observation/"+string(kind), t), Kind: kind, Code: fhirmap.Coding{System: "http://loinc.org", Code: code}})
+	}
+}
+
+// liverPanel records a hepatic function panel on date t.
+func liverPanel(t time.Time) opt { return liverLab(fhirmap.LabHepaticPanel, "24325-3", t) }
+
+// openDrugOrder is a draft MedicationRequest that fhirmap matched to a drug (by its
+// name when code is "", else by the RxNorm code).
+func openDrugOrder(drug, code string) opt {
+	return func(p *fhirmap.Picture) {
+		o := fhirmap.OpenOrder{Source: fhirmap.Source{Ref: "MedicationRequest/draft-" + drug, Status: "draft"}, ResourceType: "MedicationRequest", Drug: drug, MatchedBy: "text", Text: drug}
+		if code != "" {
+			o.Codes = []fhirmap.Coding{{System: RxNormSystem, Code: code}}
+			o.MatchedBy = "rxnorm-ingredient"
+		}
+		p.OpenOrders = append(p.OpenOrders, o)
+	}
+}
+
 func marker(kind fhirmap.MarkerKind, elevated string, t time.Time) opt {
 	return func(p *fhirmap.Picture) {
 		p.Markers = append(p.Markers, fhirmap.Marker{Source: src("Observation/"+string(kind), t), Kind: kind, Quantity: fhirmap.Quantity{Value: 120, Unit: "ug/L"}, Elevated: elevated})

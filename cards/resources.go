@@ -22,17 +22,19 @@ const OrderSystem = "https://github.com/nencds/nencds/CodeSystem/order"
 
 // Project order codes (OrderSystem).
 const (
-	OrderPathologyReview     = "pathology-review"
-	OrderMDTReview           = "mdt-review"
-	OrderSurgicalPrimary     = "surgical-oncology-referral-primary"
-	OrderSurgicalLiver       = "surgical-oncology-referral-liver"
-	OrderCardiologyReview    = "cardiology-review"
-	OrderFollowUpVisit       = "follow-up-visit"
-	OrderDoseReviewCardiac   = "dose-review-cardiac"
-	RxNormSystem             = "http://www.nlm.nih.gov/research/umls/rxnorm"
-	draftStatus              = "draft"
-	proposalIntent           = "proposal"
-	taskRequestedStatus      = "requested"
+	OrderPathologyReview   = "pathology-review"
+	OrderMDTReview         = "mdt-review"
+	OrderSurgicalPrimary   = "surgical-oncology-referral-primary"
+	OrderSurgicalLiver     = "surgical-oncology-referral-liver"
+	OrderCardiologyReview  = "cardiology-review"
+	OrderFollowUpVisit     = "follow-up-visit"
+	OrderDoseReviewCardiac = "dose-review-cardiac"
+	RxNormSystem           = "http://www.nlm.nih.gov/research/umls/rxnorm"
+	draftStatus            = "draft"
+	proposalIntent         = "proposal"
+	// taskDraftStatus: a monitoring Task is a draft too (principle 8: nothing is
+	// auto-applied); "draft" is in the R4 Task status value set.
+	taskDraftStatus          = "draft"
 	groupIdentifierURISystem = "urn:ietf:rfc:3986"
 )
 
@@ -116,32 +118,58 @@ type task struct {
 // drug is a drug concept of codes.csv with its RxNorm coding and dosage text.
 type drug struct {
 	Concept string
-	Coding  *fhirCoding // nil when codes.csv has no verified code yet
-	Name    string
-	Dosage  string
+	// Coding is the RxNorm ingredient coding, set only when codes.csv marks the code
+	// verified: an order never carries an unverified code.
+	Coding *fhirCoding
+	// Unverified is the codes.csv code that exists but is not verified yet ("" when
+	// there is none or it is verified); the card says the draft names the drug in text.
+	Unverified string
+	// RxNorm: codes.csv lists the drug with an RxNorm row (coded or not yet); false for
+	// a concept ordered otherwise (lutathera: a referral, HCPCS-coded).
+	RxNorm bool
+	Name   string
+	Dosage string
 }
 
-// uncodedDrugs holds the dosage text of the codes.csv rows whose code column is still
-// empty (fhirmap leaves such rows out of its list). A row here is used only while
-// fhirmap.ByConcept finds nothing for the concept; it mirrors codes.csv word for word.
-var uncodedDrugs = map[string]drug{
-	"lanreotide": {Concept: "lanreotide", Name: "lanreotide", Dosage: "120 mg deep SC every 4 weeks"},
-}
-
-// drugOf returns the drug of a codes.csv concept: RxNorm coding, name, and the dosage
-// text (the note up to its first ";", which starts the caveats).
+// drugOf returns the drug of a codes.csv concept: RxNorm coding (verified rows only),
+// name, and the dosage text (the note up to its first ";", which starts the caveats).
+// A row with no code yet (lanreotide) or an unverified one (octreotide) still gives the
+// reviewed name and dosage text: the draft then names the drug in text only.
 func drugOf(concept string) drug {
 	for _, c := range fhirmap.ByConcept(concept) {
 		if c.System != RxNormSystem {
 			continue
 		}
 		dosage, _, _ := strings.Cut(c.Note, ";")
-		return drug{Concept: concept, Coding: &fhirCoding{System: c.System, Code: c.Code, Display: c.Display}, Name: c.Display, Dosage: strings.TrimSpace(dosage)}
-	}
-	if d, ok := uncodedDrugs[concept]; ok {
+		d := drug{Concept: concept, RxNorm: true, Name: c.Display, Dosage: strings.TrimSpace(dosage)}
+		if d.Name == "" {
+			d.Name = concept
+		}
+		if c.Verified() {
+			d.Coding = &fhirCoding{System: c.System, Code: c.Code, Display: c.Display}
+		} else {
+			d.Unverified = c.Code
+		}
 		return d
 	}
 	return drug{Concept: concept, Name: concept}
+}
+
+// uncodedNote is the sentence a card adds for each drug whose draft carries no code.
+func uncodedNote(concepts ...string) string {
+	var out []string
+	for _, c := range concepts {
+		d := drugOf(c)
+		if d.Coding != nil || !d.RxNorm {
+			continue
+		}
+		if d.Unverified != "" {
+			out = append(out, fmt.Sprintf("The %s draft names the drug in text only: its RxNorm code (%s) is not yet verified in the project code list.", d.Name, d.Unverified))
+		} else {
+			out = append(out, fmt.Sprintf("The %s draft names the drug in text only: its RxNorm code is not yet verified in the project code list.", d.Name))
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // codingsOf returns the codings of the given codes.csv concepts, in order.
@@ -149,10 +177,28 @@ func codingsOf(concepts ...string) []fhirCoding {
 	var out []fhirCoding
 	for _, concept := range concepts {
 		for _, c := range fhirmap.ByConcept(concept) {
-			if c.Prefix() {
+			if c.Prefix() || c.Code == "" {
 				continue
 			}
 			out = append(out, fhirCoding{System: c.System, Code: c.Code, Display: c.Display})
+		}
+	}
+	return out
+}
+
+// orderable keeps the codings a draft order may carry: project order codes
+// (OrderSystem) and codes.csv rows marked verified. Every draft resource goes through
+// it, so an unverified code never reaches an order whatever a rule passes in; the
+// order's text still names what is meant.
+func orderable(codings []fhirCoding) []fhirCoding {
+	var out []fhirCoding
+	for _, c := range codings {
+		if c.System == OrderSystem && c.Code != "" {
+			out = append(out, c)
+			continue
+		}
+		if row, ok := fhirmap.Lookup(c.System, c.Code); ok && !row.Prefix() && row.Verified() {
+			out = append(out, c)
 		}
 	}
 	return out
@@ -187,7 +233,7 @@ func (d drafts) reasons() []fhirReference {
 func (d drafts) medication(dr drug, group, note string) Action {
 	cc := fhirCodeableConcept{Text: dr.Name}
 	if dr.Coding != nil {
-		cc.Coding = []fhirCoding{*dr.Coding}
+		cc.Coding = orderable([]fhirCoding{*dr.Coding})
 	}
 	mr := medicationRequest{
 		ResourceType:              "MedicationRequest",
@@ -220,7 +266,7 @@ func (d drafts) service(codings []fhirCoding, text, description string) Action {
 		ResourceType:    "ServiceRequest",
 		Status:          draftStatus,
 		Intent:          proposalIntent,
-		Code:            fhirCodeableConcept{Coding: codings, Text: text},
+		Code:            fhirCodeableConcept{Coding: orderable(codings), Text: text},
 		Subject:         fhirReference{Reference: d.patient},
 		AuthoredOn:      fhirDateTime(d.at),
 		ReasonReference: d.reasons(),
@@ -233,7 +279,7 @@ func (d drafts) service(codings []fhirCoding, text, description string) Action {
 func (d drafts) monitoringTask(codings []fhirCoding, text, description string, dueDays, repetitions int) Action {
 	t := task{
 		ResourceType: "Task",
-		Status:       taskRequestedStatus,
+		Status:       taskDraftStatus,
 		Intent:       proposalIntent,
 		Description:  description,
 		For:          fhirReference{Reference: d.patient},
@@ -242,7 +288,7 @@ func (d drafts) monitoringTask(codings []fhirCoding, text, description string, d
 			Period: &fhirPeriod{Start: fhirDate(d.at), End: fhirDate(d.at.AddDate(0, 0, dueDays))},
 		},
 	}
-	if len(codings) > 0 || text != "" {
+	if codings = orderable(codings); len(codings) > 0 || text != "" {
 		t.Code = &fhirCodeableConcept{Coding: codings, Text: text}
 	}
 	if repetitions > 1 {

@@ -7,7 +7,7 @@ import (
 
 // Topic followup-schedule — follow-up on active treatment.
 //
-// When: a malignant NEN, an active (or on-hold) anticancer drug, and either no open
+// When: a confirmed malignant NEN, an active (or on-hold) anticancer drug, and either no open
 // follow-up visit Task, or no contrast CT/MRI within Config.ImagingMonths (6) and no
 // open CT/MRI order.
 // Then: an info card with what is missing (any): a recurring follow-up visit Task every
@@ -16,7 +16,7 @@ import (
 //
 // Guideline: GUIDELINE §4 row followup-schedule; ESMO 2020 GEP-NEN (follow-up).
 func ruleFollowUp(e *eval) []draftCard {
-	if !e.nen() || !e.malignant {
+	if !e.confirmedNEN() {
 		return nil
 	}
 	var facts []fact

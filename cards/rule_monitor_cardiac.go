@@ -8,21 +8,21 @@ import (
 
 // Topic monitor-cardiac — LVEF on sunitinib.
 //
-// When (warning): a malignant NEN, active (or on-hold) sunitinib, and no baseline LVEF:
+// When (warning): a confirmed malignant NEN, active (or on-hold) sunitinib, and no baseline LVEF:
 // no LVEF from Config.Recent.LVEFBaselineDays (90) before the start of sunitinib
 // onwards, and no open echocardiogram order.
 // Then: a draft echocardiogram (baseline LVEF).
 //
 // When (critical): on sunitinib, the most recent LVEF is below Config.LVEFLowerLimit
-// (50 %) AND has fallen by at least Config.LVEFRelativeDrop (20 %, relative) from the
-// baseline (the last LVEF before the start, else the first on record).
+// (50 %; 50 itself is not below) AND has fallen by at least Config.LVEFRelativeDrop
+// (20 %, relative, inclusive: 60 → 48 is critical) from the baseline (the last LVEF before the start, else the first on record).
 // Then: interrupt and/or reduce the sunitinib dose per the SUTENT label and request a
 // cardiology review (a draft Task for the prescriber and a draft ServiceRequest).
 //
 // Guideline: GUIDELINE §4 row monitor-cardiac; SUTENT US label (left ventricular
 // dysfunction).
 func ruleMonitorCardiac(e *eval) []draftCard {
-	if !e.nen() || !e.malignant {
+	if !e.confirmedNEN() {
 		return nil
 	}
 	sun := e.activeDrug("sunitinib")
@@ -49,8 +49,13 @@ func ruleMonitorCardiac(e *eval) []draftCard {
 	if latest.Ref == baseline.Ref || latest.Percent >= e.cfg.LVEFLowerLimit {
 		return nil
 	}
+	if baseline.Percent <= 0 {
+		return nil
+	}
 	drop := (baseline.Percent - latest.Percent) / baseline.Percent
-	if drop < e.cfg.LVEFRelativeDrop {
+	// A tolerance of 1e-9 keeps an exact 20 % fall (60 → 48) from being missed by
+	// floating-point rounding.
+	if drop < e.cfg.LVEFRelativeDrop-1e-9 {
 		return nil
 	}
 	var sugg []draftSuggestion

@@ -2,6 +2,7 @@ package cards
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nencds/nencds/fhirmap"
@@ -9,20 +10,21 @@ import (
 
 // Topic monitor-hepatic — liver tests on hepatotoxic therapy.
 //
-// When: a malignant NEN and an active (or on-hold) sunitinib, everolimus or
+// When: a confirmed malignant NEN and an active (or on-hold) sunitinib, everolimus or
 // chemotherapy (cisplatin, carboplatin, etoposide, temozolomide, capecitabine,
-// fluorouracil, irinotecan), and no hepatic function panel, ALT, AST or bilirubin
-// within the current cycle (Config.CycleDaysChemo 21 for IV chemotherapy,
+// fluorouracil, irinotecan), and no hepatic function panel (a panel, or ALT, AST and
+// total bilirubin each) within the current cycle (Config.CycleDaysChemo 21 for IV chemotherapy,
 // Config.CycleDaysOral 28 for oral therapy; the shortest cycle of the active drugs),
 // and no open hepatic panel order.
 // Then: a warning card with a draft hepatic function panel and a recurring Task for a
 // panel before each cycle. This is the monitoring shown instead of re-suggesting a drug
 // the patient already takes (principle 3).
 //
-// Guideline: GUIDELINE §4 row monitor-hepatic; SUTENT and AFINITOR US labels (hepatic
-// monitoring); ENETS 2023 (chemotherapy).
+// Guideline: GUIDELINE §4 row monitor-hepatic. Source: the SUTENT label when on
+// sunitinib, the AFINITOR label when on everolimus, ENETS 2023 for chemotherapy (the
+// others as further links).
 func ruleMonitorHepatic(e *eval) []draftCard {
-	if !e.nen() || !e.malignant {
+	if !e.confirmedNEN() {
 		return nil
 	}
 	var active []fhirmap.Therapy
@@ -51,13 +53,32 @@ func ruleMonitorHepatic(e *eval) []draftCard {
 		facts = append(facts, fact{"Last liver test", "none on record", fhirmapSourceNone})
 	}
 	what := strings.Join(names, " + ")
+	// The source is the label (or guideline) of the drugs on record, first the one
+	// listed first: SUTENT, AFINITOR, ENETS 2023 for chemotherapy.
+	var srcs []Guideline
+	add := func(g Guideline) {
+		if !slices.Contains(srcs, g) {
+			srcs = append(srcs, g)
+		}
+	}
+	for _, t := range active {
+		switch t.Drug {
+		case "sunitinib":
+			add(e.cfg.Guidelines.Sutent)
+		case "everolimus":
+			add(e.cfg.Guidelines.Afinitor)
+		default:
+			add(e.cfg.Guidelines.ENETS)
+		}
+	}
+	src, links := srcs[0], srcs[1:]
 	return []draftCard{{
 		indicator: Warning,
 		summary:   fmt.Sprintf("On %s: no liver function tests in the current %d-day cycle", what, cycle),
 		reason:    fmt.Sprintf("The patient is on %s, which needs liver function monitoring each cycle; no hepatic panel (or ALT/AST/bilirubin) is on record within the last %d days.", what, cycle),
 		facts:     facts,
-		guideline: e.cfg.Guidelines.Sutent,
-		links:     []Guideline{e.cfg.Guidelines.Afinitor, e.cfg.Guidelines.ENETS},
+		guideline: src,
+		links:     links,
 		suggestions: []draftSuggestion{{label: "Order hepatic function panel and monitor each cycle",
 			actions: e.hepaticActions(what, cycle, true)}},
 	}}

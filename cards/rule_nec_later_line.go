@@ -5,7 +5,8 @@ import "fmt"
 // Topic nec-later-line — a NEC progressing after platinum.
 //
 // When: a confirmed, active NEC, GEP site, a platinum on record that is no longer
-// active, progression (disease status "worsened" within Config.ProgressionWindowMonths)
+// active, progression (disease status "worsened" within Config.ProgressionWindowMonths,
+// and not dated before the platinum started)
 // and ECOG ≤ Config.ECOGChemoMax or unknown.
 // Then: a warning card with two alternatives (at-most-one): platinum–etoposide
 // re-challenge (carboplatin + etoposide; source: "even in previously treated patients")
@@ -20,6 +21,11 @@ func ruleNECLaterLine(e *eval) []draftCard {
 	}
 	past := e.anyDrug(platinumDrugs...)
 	if past == nil || e.activeDrug(platinumDrugs...) != nil || !e.ecogAtMost(e.cfg.ECOGChemoMax) {
+		return nil
+	}
+	// "Progressing after platinum": a progression dated before the platinum started is
+	// the reason for the first line, not a progression after it.
+	if start := therapyStart(past); !start.IsZero() && e.progression.Date.Before(start) {
 		return nil
 	}
 	facts := append(e.baseFacts(), therapyFact(*past), statusFact(*e.progression))

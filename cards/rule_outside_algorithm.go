@@ -7,30 +7,34 @@ import (
 
 // Topic nen-outside-algorithm — the source's algorithm does not cover this patient.
 //
-// When: a malignant, active NEN that is NET G3, MiNEN, a lung or thymus primary, or a
+// When: a confirmed, active, malignant NEN that is NET G3, MiNEN, a lung or thymus primary, or a
 // NEC with ECOG ≥ 3 (Config.ECOGOutsideAlgorithm).
 // Then: a warning card asking for MDT review; the options are listed as information
 // only (no draft orders of treatment).
 //
 // Guideline: GUIDELINE §3 (MiNEN, lung/thymus, NET G3) and §4 row
-// nen-outside-algorithm; ESMO 2020 GEP-NEN.
+// nen-outside-algorithm. Source: ESMO 2020 GEP-NEN (NET G3, MiNEN), NCCN (lung and
+// thymus), ENETS 2023 (NEC with ECOG ≥ 3).
 func ruleOutsideAlgorithm(e *eval) []draftCard {
-	if !e.nen() || !e.malignant || !e.activeDisease {
+	if !e.confirmedNEN() || !e.activeDisease {
 		return nil
 	}
 	var why, options string
+	src := e.cfg.Guidelines.ESMO
 	switch {
 	case e.cls.Category == CatMiNEN:
 		why = "MiNEN (mixed neuroendocrine–non-neuroendocrine neoplasm)"
 		options = "Options for discussion (information only): treatment is usually directed at the most aggressive component."
 	case e.cls.OutsideSite:
 		why = "a " + siteText(e.site) + " primary"
+		src = e.cfg.Guidelines.NCCN // lung and thymus NETs: outside the ESMO GEP-NEN guideline
 		options = "Options for discussion (information only): lung and thymus NETs are graded by mitoses and necrosis (typical / atypical carcinoid), not by the digestive Ki-67 cut-offs."
 	case e.cls.Category == CatNETG3:
 		why = "NET G3 (well differentiated, Ki-67 > 20 %)"
 		options = "Options for discussion (information only): surgery when resectable, somatostatin analogue when SSTR-positive, PRRT, everolimus or sunitinib, temozolomide-based chemotherapy."
 	case e.cls.Category == CatNEC && e.ecog != nil && e.ecog.Score >= e.cfg.ECOGOutsideAlgorithm:
 		why = fmt.Sprintf("NEC with ECOG %d", e.ecog.Score)
+		src = e.cfg.Guidelines.ENETS
 		options = "Options for discussion (information only): best supportive care; chemotherapy only after individual assessment of fitness."
 	default:
 		return nil
@@ -49,7 +53,7 @@ func ruleOutsideAlgorithm(e *eval) []draftCard {
 		reason:      "This patient has " + why + ", which the source's treatment algorithm does not cover. No treatment is ordered from this card.",
 		facts:       facts,
 		extra:       []string{options},
-		guideline:   e.cfg.Guidelines.ESMO,
+		guideline:   src,
 		suggestions: sugg,
 	}}
 }

@@ -41,7 +41,10 @@ func rulePRRT(e *eval) []draftCard {
 		extra:     []string{extra},
 		guideline: e.cfg.Guidelines.Lutathera,
 		links:     []Guideline{e.cfg.Guidelines.ESMO},
-		suggestions: []draftSuggestion{{label: "Refer to nuclear medicine for PRRT", actions: []Action{
+		// drugs: the guard then also keeps PRRT from a NEC (principle 2) and from a
+		// patient with [177Lu]Lu-DOTA-TATE on record as active or ordered.
+		treatment: true,
+		suggestions: []draftSuggestion{{label: "Refer to nuclear medicine for PRRT", drugs: []string{"lutathera"}, actions: []Action{
 			e.drafts.service(codes, "Nuclear medicine referral: PRRT with [177Lu]Lu-DOTA-TATE", "Draft referral: nuclear medicine for [177Lu]Lu-DOTA-TATE PRRT"),
 		}}},
 	}}

@@ -46,16 +46,11 @@ func ruleSSA(e *eval) []draftCard {
 		acts = append(acts, e.followUpActions(concept)...)
 		return draftSuggestion{label: label, actions: acts, drugs: []string{concept}}
 	}
-	extra := ""
-	if drugOf("lanreotide").Coding == nil {
-		extra = "The lanreotide draft names the drug in text only: its RxNorm code is not yet verified in the project code list."
-	}
 	return []draftCard{{
 		indicator: Info,
 		summary:   fmt.Sprintf("Metastatic %s with %s: consider a somatostatin analogue", e.cls.Category, why),
 		reason:    "A well-differentiated NET is metastatic with " + why + ", and no somatostatin analogue is on record as active.",
 		facts:     facts,
-		extra:     []string{extra},
 		guideline: e.cfg.Guidelines.ESMO,
 		suggestions: []draftSuggestion{
 			mk("lanreotide", "Start lanreotide 120 mg every 4 weeks"),

@@ -237,10 +237,16 @@ func TestMonitorHepatic(t *testing.T) {
 	sun := append(slices.Clone(pnetProg), therapy("sunitinib", true, day(2026, 1, 1)))
 	runFires(t, TopicMonitorHepatic, []fires{
 		{"sunitinib, no liver test", with(sun), true},
-		{"sunitinib, ALT 27 days ago (28-day cycle)", with(sun, liverTest(day(2026, 5, 5))), false},
-		{"sunitinib, ALT 30 days ago", with(sun, liverTest(day(2026, 5, 2))), true},
-		{"carboplatin, ALT 25 days ago (21-day cycle)", with(nec, therapy("carboplatin", true, day(2026, 4, 1)), liverTest(day(2026, 5, 7))), true},
-		{"carboplatin, ALT 10 days ago", with(nec, therapy("carboplatin", true, day(2026, 4, 1)), liverTest(day(2026, 5, 22))), false},
+		{"sunitinib, panel 27 days ago (28-day cycle)", with(sun, liverPanel(day(2026, 5, 5))), false},
+		{"sunitinib, panel 30 days ago", with(sun, liverPanel(day(2026, 5, 2))), true},
+		{"carboplatin, panel 25 days ago (21-day cycle)", with(nec, therapy("carboplatin", true, day(2026, 4, 1)), liverPanel(day(2026, 5, 7))), true},
+		{"carboplatin, panel 10 days ago", with(nec, therapy("carboplatin", true, day(2026, 4, 1)), liverPanel(day(2026, 5, 22))), false},
+		// A hepatic panel is ALT, AST and bilirubin (SUTENT label): one test alone is not.
+		{"sunitinib, ALT alone 5 days ago", with(sun, liverTest(day(2026, 5, 27))), true},
+		{"sunitinib, bilirubin alone 5 days ago", with(sun, liverLab(fhirmap.LabBilirubin, "1975-2", day(2026, 5, 27))), true},
+		{"sunitinib, ALT + AST + bilirubin within the cycle", with(sun, liverTest(day(2026, 5, 27)), liverLab(fhirmap.LabAST, "1920-8", day(2026, 5, 27)), liverLab(fhirmap.LabBilirubin, "1975-2", day(2026, 5, 20))), false},
+		{"sunitinib, ALT + AST now, bilirubin 40 days ago", with(sun, liverTest(day(2026, 5, 27)), liverLab(fhirmap.LabAST, "1920-8", day(2026, 5, 27)), liverLab(fhirmap.LabBilirubin, "1975-2", day(2026, 4, 20))), true},
+		{"sunitinib, provisional diagnosis (summary and work-up only)", with(sun, verification("provisional")), false},
 		{"open hepatic panel order", with(sun, openOrder("ServiceRequest", "http://loinc.org", "24325-3")), false},
 		{"octreotide only", with(siMet, therapy("octreotide", true, day(2026, 1, 1))), false},
 		{"past sunitinib", with(pnetProg, therapy("sunitinib", false, day(2025, 1, 1))), false},
@@ -312,7 +318,17 @@ func TestGradeDiscordance(t *testing.T) {
 	runFires(t, TopicGradeDiscordance, []fires{
 		{"8 % in 2021, 35 % in 2026", picture(smallBowelNET(), ki67(35, "Observation/k2", day(2026, 3, 1)), ki67(8, "Observation/k1", day(2021, 2, 1))), true},
 		{"3 % and 20 % are both G2", picture(smallBowelNET(), ki67(20, "Observation/k2", day(2026, 3, 1)), ki67(3, "Observation/k1", day(2021, 2, 1))), false},
-		{"Ki-67 G1, mitoses G2", picture(smallBowelNET(), ki67(1, "Observation/k", day(2026, 3, 1)), mitoses(4)), true},
+		// Ki-67 and mitoses of one specimen grading differently is the WHO "higher of the
+		// two" rule, not discordance between specimens or dates.
+		{"Ki-67 G1, mitoses G2", picture(smallBowelNET(), ki67(1, "Observation/k", day(2026, 3, 1)), mitoses(4)), false},
+		{"mitoses 4 then 25", picture(smallBowelNET(), diffObs(fhirmap.DiffWell), mitoses(25), func(p *fhirmap.Picture) {
+			p.Mitoses = append(p.Mitoses, fhirmap.MitoticCount{Source: src("Observation/mitoses-old", day(2022, 1, 1)), Per2mm2: 4})
+		}), true},
+		{"benign carcinoid (D3A) with discordant values: no malignant-disease card", picture(func(p *fhirmap.Picture) {
+			diag("benign-carcinoid", fhirmap.SiteAppendix, fhirmap.DiffUnknown, "D3A.020")(p)
+			p.Diagnoses[0].Benign = true
+		}, ki67(35, "Observation/k2", day(2026, 3, 1)), ki67(8, "Observation/k1", day(2021, 2, 1))), false},
+		{"provisional diagnosis", picture(smallBowelNET(), verification("provisional"), ki67(35, "Observation/k2", day(2026, 3, 1)), ki67(8, "Observation/k1", day(2021, 2, 1))), false},
 	})
 	c := card(evaluate(picture(smallBowelNET(), ki67(35, "Observation/k2", day(2026, 3, 1)), ki67(8, "Observation/k1", day(2021, 2, 1)))), TopicGradeDiscordance)
 	for _, s := range []string{"35 %", "8 %", "2021-02-01", "2026-03-01", "`Observation/k1`", "`Observation/k2`", "G2 to G3"} {

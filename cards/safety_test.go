@@ -127,7 +127,6 @@ func TestSafetyActiveDrugNotSuggestedAgain(t *testing.T) {
 		{"everolimus", picture(pancreaticNET(), ki67(10, "Observation/ki67", day(2026, 3, 1)), liverMets(), progression(day(2026, 5, 1)), therapy("everolimus", true, day(2026, 2, 1))), "everolimus", TopicMonitorHepatic},
 		{"octreotide", picture(smallBowelNET(), ki67(5, "Observation/ki67", day(2026, 3, 1)), liverMets(), syndrome(), therapy("octreotide", true, day(2026, 2, 1))), "octreotide", TopicFollowUp},
 		{"carboplatin", picture(necDiag(), ki67(70, "Observation/ki67", day(2026, 3, 1)), therapy("carboplatin", true, day(2026, 5, 1)), therapy("etoposide", true, day(2026, 5, 1))), "carboplatin", TopicMonitorHepatic},
-		{"open draft order for sunitinib", picture(pancreaticNET(), ki67(10, "Observation/ki67", day(2026, 3, 1)), liverMets(), progression(day(2026, 5, 1)), openOrder("MedicationRequest", RxNormSystem, "357977")), "sunitinib", TopicPNETTargeted},
 		{"etoposide alone", picture(necDiag(), ki67(70, "Observation/ki67", day(2026, 3, 1)), therapy("etoposide", true, day(2026, 5, 1))), "etoposide", TopicMonitorHepatic},
 	}
 	for _, tt := range tests {
@@ -141,6 +140,87 @@ func TestSafetyActiveDrugNotSuggestedAgain(t *testing.T) {
 				t.Errorf("no %s card: %v", tt.monitor, topics(r))
 			}
 		})
+	}
+}
+
+// Principle 3 and "nothing already on record is suggested again": a drug already
+// ordered (a draft MedicationRequest, e.g. accepted from an earlier card, that fhirmap
+// lists among the open orders by drug or RxNorm code) is not suggested again, and
+// neither are its alternatives of the same card (the choice has been made).
+func TestSafetyOrderedDrugNotSuggestedAgain(t *testing.T) {
+	t.Parallel()
+	pnet := []opt{pancreaticNET(), ki67(10, "Observation/ki67", day(2026, 3, 1)), liverMets(), progression(day(2026, 5, 1)), workupDone()}
+	ssa := []opt{smallBowelNET(), ki67(5, "Observation/ki67", day(2026, 3, 1)), liverMets(), syndrome(), workupDone()}
+	prrt := []opt{smallBowelNET(), ki67(5, "Observation/ki67", day(2026, 3, 1)), liverMets(), progression(day(2026, 5, 1)), sstr(fhirmap.SSTRPositive, 3), workupDone()}
+	tests := []struct {
+		name  string
+		p     *fhirmap.Picture
+		topic string // the card that offered the drug and must not fire now
+	}{
+		{"draft sunitinib by RxNorm code", with(pnet, openDrugOrder("sunitinib", "357977")), TopicPNETTargeted},
+		{"draft everolimus by name", with(pnet, openDrugOrder("everolimus", "")), TopicPNETTargeted},
+		{"open order carrying sunitinib's RxNorm code only", with(pnet, openOrder("MedicationRequest", RxNormSystem, "357977")), TopicPNETTargeted},
+		{"draft lanreotide (no code: matched by name)", with(ssa, openDrugOrder("lanreotide", "")), TopicSSA},
+		{"draft octreotide", with(ssa, openDrugOrder("octreotide", "")), TopicSSA},
+		{"draft carboplatin", with(nec, openDrugOrder("carboplatin", "40048")), TopicNECFirstLine},
+		{"draft etoposide", with(nec, openDrugOrder("etoposide", "")), TopicNECFirstLine},
+		{"draft Lu-177 dotatate", with(prrt, openDrugOrder("lutathera", "")), TopicPRRT},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// Without the order the card fires (or the test proves nothing).
+			without := *tt.p
+			without.OpenOrders = nil
+			if !hasTopic(evaluateCfg(noCap(), &without), tt.topic) {
+				t.Fatalf("%s does not fire even without the order", tt.topic)
+			}
+			r := evaluateCfg(noCap(), tt.p)
+			if hasTopic(r, tt.topic) {
+				t.Errorf("%s fired although the drug is already ordered: %v", tt.topic, suggestionLabels(card(r, tt.topic)))
+			}
+			for _, d := range drugsSuggested(t, r) {
+				for _, o := range tt.p.OpenOrders {
+					if o.Drug == d || o.Drug == "" && d == "sunitinib" {
+						t.Errorf("ordered drug %s suggested again", d)
+					}
+				}
+			}
+		})
+	}
+}
+
+// Principle 4 at the rules' own boundary: should a fact still carry an entered-in-error
+// (or cancelled) status, or a Condition a refuted verification status, the rules drop
+// it (sanitize) — neither used nor quoted.
+func TestSafetyEnteredInErrorDroppedByTheRules(t *testing.T) {
+	t.Parallel()
+	eie := func(p *fhirmap.Picture) {
+		p.Ki67 = append([]fhirmap.Ki67{{Source: fhirmap.Source{Ref: "Observation/ki67-eie", Date: day(2026, 5, 1), Status: "entered-in-error"}, Percent: 87, Raw: "87 %"}}, p.Ki67...)
+		p.Therapies = append(p.Therapies, fhirmap.Therapy{Source: fhirmap.Source{Ref: "MedicationRequest/eie", Status: "entered-in-error"}, Drug: "sunitinib", Active: true})
+	}
+	r := evaluateCfg(noCap(), picture(smallBowelNET(), ki67(4, "Observation/ki67-ok", day(2026, 3, 1)), eie))
+	text := allText(r)
+	if strings.Contains(text, "87") || strings.Contains(text, "ki67-eie") || strings.Contains(text, "sunitinib") {
+		t.Errorf("entered-in-error data quoted: %s", text)
+	}
+	if s := card(r, TopicSummary); s == nil || !strings.HasPrefix(s.Summary, "NET G2") {
+		t.Errorf("summary %v: want NET G2 from the valid Ki-67 only", s)
+	}
+	if hasTopic(r, TopicGradeDiscordance) || hasTopic(r, TopicOutsideAlgorithm) || hasTopic(r, TopicMonitorHepatic) {
+		t.Errorf("entered-in-error data acted on: %v", topics(r))
+	}
+	refuted := picture(pancreaticNET(), verification("refuted"), ki67(10, "Observation/ki67", day(2026, 3, 1)), liverMets(), syndrome())
+	r = evaluateCfg(noCap(), refuted)
+	if hasTopic(r, TopicSummary) || strings.Contains(allText(r), "Condition/nen") {
+		t.Errorf("refuted diagnosis used: %v", topics(r))
+	}
+	if !hasTopic(r, TopicSuspected) {
+		t.Errorf("with the NEN diagnosis refuted, carcinoid syndrome should raise nen-suspected: %v", topics(r))
+	}
+	// The caller's picture is not modified.
+	if len(refuted.Diagnoses) != 1 {
+		t.Errorf("sanitize modified the caller's picture")
 	}
 }
 

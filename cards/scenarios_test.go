@@ -40,7 +40,7 @@ func scenarios() []scenario {
 		{"sunitinib-lvef-decline", picture(pancreaticNET(), ki67(12, "Observation/ki67", day(2025, 6, 1)), liverMets(), workupDone(),
 			therapy("sunitinib", true, day(2026, 1, 10)), lvef(44, "Observation/lvef-2", day(2026, 5, 15)), lvef(60, "Observation/lvef-1", day(2026, 1, 5))),
 			[]string{TopicMonitorCardiac, TopicMonitorHepatic, TopicSummary, TopicLiverMetsSurgery, TopicLiverDirected, TopicFollowUp}},
-		{"sunitinib-no-baseline-lvef", picture(pancreaticNET(), ki67(12, "Observation/ki67", day(2025, 6, 1)), liverMets(), workupDone(), liverTest(day(2026, 5, 25)),
+		{"sunitinib-no-baseline-lvef", picture(pancreaticNET(), ki67(12, "Observation/ki67", day(2025, 6, 1)), liverMets(), workupDone(), liverPanel(day(2026, 5, 25)),
 			therapy("sunitinib", true, day(2026, 1, 10)), openOrder("Task", OrderSystem, OrderFollowUpVisit)),
 			[]string{TopicMonitorCardiac, TopicSummary, TopicLiverMetsSurgery, TopicLiverDirected}},
 		{"nen-suspected", picture(syndrome(), marker(fhirmap.Marker5HIAAUrine, "yes", day(2026, 5, 1))),

@@ -3,9 +3,11 @@ package cards
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/nencds/nencds/fhirmap"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nencds/nencds/fhirmap"
 )
 
 func validCard() Card {
@@ -117,13 +119,22 @@ func TestOrderConceptsResolve(t *testing.T) {
 			t.Errorf("concept %s has no code in codes.csv", c)
 		}
 	}
+	// Coded: the drugs whose RxNorm ingredient code codes.csv marks verified. Uncoded:
+	// lanreotide (no code yet) and octreotide (7617 not verified) — their drafts name
+	// the drug in text only. Both keep the reviewed dosage text.
+	uncoded := []string{"octreotide", "lanreotide"}
 	for _, d := range []string{"cisplatin", "carboplatin", "etoposide", "temozolomide", "capecitabine", "sunitinib", "everolimus", "octreotide", "lanreotide"} {
 		dr := drugOf(d)
-		if dr.Dosage == "" {
-			t.Errorf("drug %s has no dosage text", d)
+		if dr.Dosage == "" || dr.Name != d {
+			t.Errorf("drug %s: name %q dosage %q", d, dr.Name, dr.Dosage)
 		}
-		if dr.Coding == nil && d != "lanreotide" {
-			t.Errorf("drug %s has no RxNorm code", d)
+		if want := !slices.Contains(uncoded, d); (dr.Coding != nil) != want {
+			t.Errorf("drug %s coded = %v, want %v (%+v)", d, dr.Coding != nil, want, dr)
+		}
+		if dr.Coding != nil {
+			if row, ok := fhirmap.Lookup(dr.Coding.System, dr.Coding.Code); !ok || !row.Verified() {
+				t.Errorf("drug %s carries code %s that codes.csv does not mark verified", d, dr.Coding.Code)
+			}
 		}
 	}
 }
