@@ -234,6 +234,7 @@ func liverTest(t time.Time) opt {
 		p.LiverTests = append(p.LiverTests, fhirmap.LabResult{Source: src("Observation/alt", t), Kind: fhirmap.LabALT, Code: fhirmap.Coding{System: "http://loinc.org", Code: "1742-6"}, Quantity: &fhirmap.Quantity{Value: 30, Unit: "U/L"}})
 	}
 }
+
 // liverLab adds one liver test result of a kind.
 func liverLab(kind fhirmap.LabKind, code string, t time.Time) opt {
 	return func(p *fhirmap.Picture) {
