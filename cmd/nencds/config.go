@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/hooks"
 )
 
@@ -49,6 +50,19 @@ type Config struct {
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration
+	// Metrics serves Prometheus /metrics on the listen address (as
+	// OTEL_METRICS_EXPORTER=prometheus does).
+	Metrics bool
+	// RulesConfig is a JSON file of cards.Config fields merged over cards.DefaultConfig().
+	RulesConfig string
+	// MaxCards and SMARTAppURL override the rules configuration when set.
+	MaxCards    int
+	SMARTAppURL string
+
+	// Rules is the resolved rules configuration (defaults, file, flags), validated.
+	Rules cards.Config
+	// set names the settings given by flag or environment.
+	set map[string]bool
 }
 
 // setting is one row of the settings table: a flag, its environment variable and its doc.
@@ -73,7 +87,10 @@ func duration(p func(*Config) *time.Duration, def time.Duration) func(*flag.Flag
 	return func(fs *flag.FlagSet, c *Config, n, d string) { fs.DurationVar(p(c), n, def, d) }
 }
 
-var defaultLimits = hooks.DefaultLimits()
+var (
+	defaultLimits = hooks.DefaultLimits()
+	defaultRules  = cards.DefaultConfig()
+)
 
 // settings is the one list of settings: flags, environment and README table derive from it.
 var settings = []setting{
@@ -98,6 +115,10 @@ var settings = []setting{
 	{"write-timeout", "NENCDS_WRITE_TIMEOUT", "http.Server WriteTimeout", duration(func(c *Config) *time.Duration { return &c.WriteTimeout }, 30*time.Second)},
 	{"idle-timeout", "NENCDS_IDLE_TIMEOUT", "http.Server IdleTimeout", duration(func(c *Config) *time.Duration { return &c.IdleTimeout }, 60*time.Second)},
 	{"shutdown-timeout", "NENCDS_SHUTDOWN_TIMEOUT", "drain deadline on SIGTERM", duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, 20*time.Second)},
+	{"metrics", "NENCDS_METRICS", "serve Prometheus metrics on GET /metrics of the listen address (also OTEL_METRICS_EXPORTER=prometheus); no patient data, but keep it cluster-internal", boolean(func(c *Config) *bool { return &c.Metrics })},
+	{"rules-config", "NENCDS_RULES_CONFIG", "JSON file of rule settings (cards.Config fields: thresholds, windows, guideline links; see docs/rules.md) merged over the defaults; unknown fields are refused", str(func(c *Config) *string { return &c.RulesConfig }, "")},
+	{"max-cards", "NENCDS_MAX_CARDS", "maximum cards per answer, most urgent first (0: no cap); overrides -rules-config", integer(func(c *Config) *int { return &c.MaxCards }, defaultRules.MaxCards)},
+	{"smart-app-url", "NENCDS_SMART_APP_URL", "SMART app launch URL added as a smart link to every card (https; none when empty); overrides -rules-config", str(func(c *Config) *string { return &c.SMARTAppURL }, defaultRules.SMARTAppURL)},
 }
 
 // parseConfig reads the environment, then the flags of args.
@@ -133,6 +154,13 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	if !c.Dev && c.TrustFile == "" {
 		return nil, fmt.Errorf("a trust file is required (-trust FILE or NENCDS_TRUST_FILE); or -dev for development")
 	}
+	c.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	rules, err := c.rulesConfig()
+	if err != nil {
+		return nil, err
+	}
+	c.Rules = rules
 	return &c, nil
 }
 

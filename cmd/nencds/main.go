@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -52,7 +53,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	logger := slog.New(telemetry.LogHandler(slog.NewJSONHandler(stderr, nil)))
-	tel, shutdownTelemetry, err := telemetry.Setup(ctx, telemetry.Config{Getenv: getenv})
+	tc := telemetry.Config{Getenv: getenv, Prometheus: cfg.Metrics, ServiceVersion: version()}
+	if testTelemetry != nil {
+		testTelemetry(&tc)
+	}
+	tel, shutdownTelemetry, err := telemetry.Setup(ctx, tc)
 	if err != nil {
 		return err
 	}
@@ -65,6 +70,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 	}()
 	return serve(ctx, cfg, logger, tel, ready)
+}
+
+// testTelemetry, set by tests only, adjusts the telemetry configuration (an in-memory
+// span exporter and metric reader).
+var testTelemetry func(*telemetry.Config)
+
+// version is the module version of the build ("" for a development build).
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return ""
 }
 
 // newServer wires the hooks server of cfg. close releases what it holds (the verifier's
@@ -81,7 +98,7 @@ func newServer(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry) (srv 
 		Telemetry:   tel,
 		Evaluator: &hooks.Evaluator{
 			Stage:  telemetry.StageFunc[hooks.Stage](tel), // spans: prefetch, mapping, rules
-			Engine: cards.NewEngine(cards.DefaultConfig(), hooks.NewUUID),
+			Engine: cards.NewEngine(cfg.Rules, hooks.NewUUID),
 			Resolver: &hooks.Resolver{
 				Stage: telemetry.StageFunc[hooks.Stage](tel), // a span per fetched key
 				FHIR: hooks.NewFHIRClient(hooks.FHIROptions{

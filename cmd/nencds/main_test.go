@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nencds/nencds/hooks"
+	"github.com/nencds/nencds/internal/leakcheck"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -102,11 +103,20 @@ func TestREADMESettings(t *testing.T) {
 // start runs the server of args until the test ends and returns its base URL.
 func start(t *testing.T, args []string) string {
 	t.Helper()
+	base, _ := startWith(t, args, nil)
+	return base
+}
+
+// startWith runs the server of args with the environment vars until the test ends and
+// returns its base URL and its log (which also goes to the suite's leak capture).
+func startWith(t *testing.T, args []string, vars map[string]string) (string, *leakcheck.Capture) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
+	logs := &leakcheck.Capture{}
 	go func() {
-		done <- run(ctx, args, env(nil), strings.NewReader(""), io.Discard, io.Discard, func(a string) { addr <- a })
+		done <- run(ctx, args, env(vars), strings.NewReader(""), io.Discard, io.MultiWriter(logs, testCapture), func(a string) { addr <- a })
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -116,13 +126,13 @@ func start(t *testing.T, args []string) string {
 	})
 	select {
 	case a := <-addr:
-		return "http://" + a
+		return "http://" + a, logs
 	case err := <-done:
 		t.Fatalf("run: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server did not start")
 	}
-	return ""
+	return "", nil
 }
 
 func fixture(t *testing.T) []byte {
@@ -221,6 +231,9 @@ func TestServeTrust(t *testing.T) {
 	if code, body := call(t, "GET", base+"/cds-services", "", nil); code != 401 {
 		t.Errorf("discovery without a token: %d %s", code, body)
 	}
+	if code, body := call(t, "GET", base+"/readyz", "", nil); code != 200 {
+		t.Errorf("readyz with the verifier's in-memory replay cache: %d %s", code, body)
+	}
 	disc := token("https://cds.test/cds-services")
 	if code, body := call(t, "GET", base+"/cds-services", disc, nil); code != 200 {
 		t.Errorf("discovery: %d %s", code, body)
@@ -279,7 +292,7 @@ func TestEval(t *testing.T) {
 
 	evalOut := func(args []string, stdin []byte) (string, error) {
 		var out bytes.Buffer
-		err := run(context.Background(), append([]string{"eval"}, args...), env(nil), bytes.NewReader(stdin), &out, io.Discard, nil)
+		err := run(context.Background(), append([]string{"eval"}, args...), env(nil), bytes.NewReader(stdin), &out, testCapture, nil)
 		return out.String(), err
 	}
 	cardsOf := func(s string) []string {
