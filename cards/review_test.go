@@ -3,6 +3,8 @@ package cards
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -327,6 +329,56 @@ func TestEmittedCodesVerified(t *testing.T) {
 			}
 			if row, ok := fhirmap.Lookup(c.System, c.Code); !ok || !row.Verified() {
 				t.Errorf("%s: code %s|%s is not verified in codes.csv", e.where, c.System, c.Code)
+			}
+		}
+	}
+}
+
+// The end-to-end golden responses (testdata/responses, through the HTTP handler) carry
+// no unverified code either.
+func TestResponseFixtureCodesVerified(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("../testdata/responses/*.json")
+	if len(files) == 0 {
+		t.Skip("no ../testdata/responses/*.json")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Response
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, c := range r.Cards {
+			for _, s := range c.Suggestions {
+				for _, a := range s.Actions {
+					var res struct {
+						Code *struct {
+							Coding []fhirCoding `json:"coding"`
+						} `json:"code"`
+						Med *struct {
+							Coding []fhirCoding `json:"coding"`
+						} `json:"medicationCodeableConcept"`
+					}
+					_ = json.Unmarshal(a.Resource, &res)
+					var cs []fhirCoding
+					if res.Code != nil {
+						cs = append(cs, res.Code.Coding...)
+					}
+					if res.Med != nil {
+						cs = append(cs, res.Med.Coding...)
+					}
+					for _, cd := range cs {
+						if cd.System == OrderSystem {
+							continue
+						}
+						if row, ok := fhirmap.Lookup(cd.System, cd.Code); !ok || !row.Verified() {
+							t.Errorf("%s/%s: unverified code %s|%s in a draft", filepath.Base(f), topicOf(c), cd.System, cd.Code)
+						}
+					}
+				}
 			}
 		}
 	}

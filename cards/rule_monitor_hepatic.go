@@ -46,10 +46,18 @@ func ruleMonitorHepatic(e *eval) []draftCard {
 	for _, t := range active {
 		facts = append(facts, therapyFact(t))
 	}
-	if len(e.p.LiverTests) > 0 {
+	// The liver tests of the cycle (incomplete: not a panel), else the last on record.
+	n := 0
+	for _, lt := range e.p.LiverTests {
+		if within(lt.Date, e.p.At, cycle) {
+			facts = append(facts, fact{"Liver test in this cycle", labText(lt), lt.Source})
+			n++
+		}
+	}
+	if n == 0 && len(e.p.LiverTests) > 0 {
 		lt := e.p.LiverTests[0]
-		facts = append(facts, fact{"Last liver test", string(lt.Kind), lt.Source})
-	} else {
+		facts = append(facts, fact{"Last liver test", labText(lt), lt.Source})
+	} else if n == 0 {
 		facts = append(facts, fact{"Last liver test", "none on record", fhirmapSourceNone})
 	}
 	what := strings.Join(names, " + ")
@@ -74,14 +82,26 @@ func ruleMonitorHepatic(e *eval) []draftCard {
 	src, links := srcs[0], srcs[1:]
 	return []draftCard{{
 		indicator: Warning,
-		summary:   fmt.Sprintf("On %s: no liver function tests in the current %d-day cycle", what, cycle),
-		reason:    fmt.Sprintf("The patient is on %s, which needs liver function monitoring each cycle; no hepatic panel (or ALT/AST/bilirubin) is on record within the last %d days.", what, cycle),
+		summary:   fmt.Sprintf("On %s: no complete liver function tests in the current %d-day cycle", what, cycle),
+		reason:    fmt.Sprintf("The patient is on %s, which needs liver function monitoring each cycle; no complete hepatic function panel (a panel, or ALT, AST and total bilirubin) is on record within the last %d days.", what, cycle),
 		facts:     facts,
 		guideline: src,
 		links:     links,
 		suggestions: []draftSuggestion{{label: "Order hepatic function panel and monitor each cycle",
 			actions: e.hepaticActions(what, cycle, true)}},
 	}}
+}
+
+// labText names a liver test and its value.
+func labText(lt fhirmap.LabResult) string {
+	name := map[fhirmap.LabKind]string{fhirmap.LabALT: "ALT", fhirmap.LabAST: "AST", fhirmap.LabBilirubin: "total bilirubin", fhirmap.LabHepaticPanel: "hepatic function panel"}[lt.Kind]
+	if name == "" {
+		name = string(lt.Kind)
+	}
+	if lt.Quantity != nil {
+		name += " " + strings.TrimSpace(num(lt.Quantity.Value)+" "+lt.Quantity.Unit)
+	}
+	return name
 }
 
 func contains(list []string, s string) bool {
