@@ -195,3 +195,21 @@ func TestServeBadTelemetryEnv(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// TestREADMETopics: the README lists every topic code and the code system (a contract).
+func TestREADMETopics(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	if !strings.Contains(readme, "`"+cards.TopicSystem+"`") {
+		t.Errorf("README lacks the topic system %s", cards.TopicSystem)
+	}
+	for _, code := range cards.Topics() {
+		if !strings.Contains(readme, "`"+code+"`") {
+			t.Errorf("README lacks the topic code %s", code)
+		}
+	}
+}
