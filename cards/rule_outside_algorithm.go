@@ -29,6 +29,9 @@ func ruleOutsideAlgorithm(e *eval) []draftCard {
 		why = "a " + siteText(e.site) + " primary"
 		src = e.cfg.Guidelines.NCCN // lung and thymus NETs: outside the ESMO GEP-NEN guideline
 		options = "Options for discussion (information only): lung and thymus NETs are graded by mitoses and necrosis (typical / atypical carcinoid), not by the digestive Ki-67 cut-offs."
+		if e.cls.Category == CatNEC {
+			options = "Options for discussion (information only): a poorly differentiated lung or thymus carcinoma is treated along thoracic (small cell lung cancer) pathways, outside this digestive NEN guideline."
+		}
 	case e.cls.Category == CatNETG3:
 		why = "NET G3 (well differentiated, Ki-67 > 20 %)"
 		options = "Options for discussion (information only): surgery when resectable, somatostatin analogue when SSTR-positive, PRRT, everolimus or sunitinib, temozolomide-based chemotherapy."

@@ -1,6 +1,8 @@
 package cards
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nencds/nencds/fhirmap"
@@ -16,6 +18,17 @@ import (
 // Then: an info card with one suggestion per missing item (selectionBehavior any).
 //
 // Guideline: GUIDELINE §4 row nen-workup; ESMO 2020 GEP-NEN (diagnostic work-up).
+// lastMarker is the most recent marker of the kinds (nil when none) and its value.
+func lastMarker(p *fhirmap.Picture, kinds ...fhirmap.MarkerKind) (*fhirmap.Source, string) {
+	for i := range p.Markers {
+		if slices.Contains(kinds, p.Markers[i].Kind) {
+			f := markerFact(p.Markers[i])
+			return &p.Markers[i].Source, f.Value
+		}
+	}
+	return nil, ""
+}
+
 func ruleWorkup(e *eval) []draftCard {
 	if !e.nen() || !e.malignant || !e.activeDisease {
 		return nil
@@ -54,7 +67,37 @@ func ruleWorkup(e *eval) []draftCard {
 	if len(sugg) == 0 {
 		return nil
 	}
+	// Each missing item names its last result on record (too old) or says there is none.
 	facts := []fact{diagnosisFact(*e.primary)}
+	last := func(label string, days int, src *fhirmap.Source, value string) {
+		if src == nil {
+			facts = append(facts, fact{label, "none on record", fhirmapSourceNone})
+			return
+		}
+		facts = append(facts, fact{label, fmt.Sprintf("%s, older than %d days", value, days), *src})
+	}
+	for _, m := range missing {
+		switch m {
+		case "chromogranin A":
+			src, v := lastMarker(e.p, fhirmap.MarkerCgA)
+			last("Chromogranin A", w.ChromograninADays, src, v)
+		case "5-HIAA":
+			src, v := lastMarker(e.p, fhirmap.Marker5HIAAUrine, fhirmap.Marker5HIAAPlasma)
+			last("5-HIAA", w.FiveHIAADays, src, v)
+		case "multiphasic contrast CT or MRI":
+			if len(e.p.CrossSections) > 0 {
+				last("Contrast CT or MRI", w.CrossSectionalDays, &e.p.CrossSections[0].Source, e.p.CrossSections[0].Modality)
+			} else {
+				last("Contrast CT or MRI", w.CrossSectionalDays, nil, "")
+			}
+		case "SSTR imaging":
+			if len(e.p.SSTR) > 0 {
+				last("SSTR imaging", w.SSTRImagingDays, &e.p.SSTR[0].Source, e.p.SSTR[0].Study)
+			} else {
+				last("SSTR imaging", w.SSTRImagingDays, nil, "")
+			}
+		}
+	}
 	return []draftCard{{
 		indicator:   Info,
 		summary:     "NEN baseline work-up incomplete: " + strings.Join(missing, ", "),
