@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/nencds/nencds/internal/jsonscan"
 )
 
 // FHIRPolicy decides which fhirServer the fallback may fetch from, so that nencds never
@@ -263,34 +265,139 @@ func redact(err error) error {
 
 // peeked is the little of a FHIR document the resolver reads.
 type peeked struct {
-	ResourceType string `json:"resourceType"`
-	ID           string `json:"id"`
-	Issue        []struct {
-		Severity string `json:"severity"`
-	} `json:"issue"`
-	Link []struct {
-		Relation string `json:"relation"`
-		URL      string `json:"url"`
-	} `json:"link"`
-	Entry []struct {
-		Resource struct {
-			ResourceType string `json:"resourceType"`
-			Issue        []struct {
-				Severity string `json:"severity"`
-			} `json:"issue"`
-		} `json:"resource"`
-	} `json:"entry"`
+	ResourceType string      `json:"resourceType"`
+	ID           string      `json:"id"`
+	Issue        []peekIssue `json:"issue"`
+	Link         []peekLink  `json:"link"`
+	Entry        []peekEntry `json:"entry"`
 }
 
+type peekIssue struct {
+	Severity string `json:"severity"`
+}
+
+type peekLink struct {
+	Relation string `json:"relation"`
+	URL      string `json:"url"`
+}
+
+type peekEntry struct {
+	Resource struct {
+		ResourceType string      `json:"resourceType"`
+		Issue        []peekIssue `json:"issue"`
+	} `json:"resource"`
+}
+
+// peek reads a FHIR document: one validation pass and a skim when the document is valid
+// JSON that encoding/json would read the same way (scanPeek), else encoding/json.
 func peek(doc json.RawMessage) (*peeked, error) {
-	var p peeked
-	if err := json.Unmarshal(doc, &p); err != nil {
-		return nil, err
+	var p *peeked
+	ok := jsonscan.Valid(doc)
+	if ok {
+		p, ok = scanPeek(doc)
+	}
+	if !ok {
+		p = new(peeked)
+		if err := json.Unmarshal(doc, p); err != nil {
+			return nil, err
+		}
 	}
 	if p.ResourceType == "" {
 		return nil, errors.New("no resourceType")
 	}
-	return &p, nil
+	return p, nil
+}
+
+var (
+	peekedFields   = []string{"resourceType", "id", "issue", "link", "entry"}
+	issueFields    = []string{"severity"}
+	linkFields     = []string{"relation", "url"}
+	entryFields    = []string{"resource"}
+	entryResFields = []string{"resourceType", "issue"}
+)
+
+// scanPeek reads valid JSON as json.Unmarshal into a peeked would; ok is false whenever
+// encoding/json could read it differently or fail.
+func scanPeek(doc []byte) (*peeked, bool) {
+	p := new(peeked)
+	ok := jsonscan.Fields(doc, peekedFields, func(n int, v []byte) bool {
+		switch n {
+		case 0:
+			return scanString(v, &p.ResourceType)
+		case 1:
+			return scanString(v, &p.ID)
+		case 2:
+			return scanIssues(v, &p.Issue)
+		case 3:
+			return scanArray(v, func(e []byte) bool {
+				var l peekLink
+				ok := scanObject(e, linkFields, func(n int, v []byte) bool {
+					if n == 0 {
+						return scanString(v, &l.Relation)
+					}
+					return scanString(v, &l.URL)
+				})
+				p.Link = append(p.Link, l)
+				return ok
+			})
+		default:
+			return scanArray(v, func(e []byte) bool {
+				var pe peekEntry
+				ok := scanObject(e, entryFields, func(_ int, v []byte) bool {
+					return scanObject(v, entryResFields, func(n int, v []byte) bool {
+						if n == 0 {
+							return scanString(v, &pe.Resource.ResourceType)
+						}
+						return scanIssues(v, &pe.Resource.Issue)
+					})
+				})
+				p.Entry = append(p.Entry, pe)
+				return ok
+			})
+		}
+	})
+	return p, ok
+}
+
+func scanIssues(v []byte, dst *[]peekIssue) bool {
+	return scanArray(v, func(e []byte) bool {
+		var is peekIssue
+		ok := scanObject(e, issueFields, func(_ int, v []byte) bool {
+			return scanString(v, &is.Severity)
+		})
+		*dst = append(*dst, is)
+		return ok
+	})
+}
+
+// scanArray calls each for every element of an array; null is no elements, any other
+// value fails.
+func scanArray(v []byte, each func(elem []byte) bool) bool {
+	switch jsonscan.Kind(v) {
+	case 'n':
+		return true
+	case '[':
+	default:
+		return false
+	}
+	ok := true
+	jsonscan.Elements(v, func(e []byte) bool {
+		ok = each(e)
+		return ok
+	})
+	return ok
+}
+
+// scanObject reads the named fields of an object (jsonscan.Fields); null leaves them
+// unchanged, any other value fails.
+func scanObject(v []byte, names []string, fn func(n int, v []byte) bool) bool {
+	switch jsonscan.Kind(v) {
+	case 'n':
+		return true
+	case '{':
+		return jsonscan.Fields(v, names, fn)
+	}
+	return false
 }
 
 // failed reports whether the document says the read failed: an OperationOutcome, or a

@@ -10,6 +10,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/nencds/nencds/internal/jsonscan"
 )
 
 // Request is a CDS Hooks 2.0 service request.
@@ -200,13 +203,92 @@ func checkShape(data []byte, l Limits) error {
 }
 
 // DecodeRequest decodes a CDS Hooks request body strictly (see DecodeJSON). It does not
-// validate the fields: see Request.Validate.
+// validate the fields: see Request.Validate. Context and the prefetch values may be
+// sub-slices of data: do not modify data while the request is in use.
+//
+// A valid body is read in one validation pass and one skim (internal/jsonscan), without
+// copying the prefetch; encoding/json decodes whatever it might read differently (a key
+// matched only by case, an escaped key, a field given twice, a value of the wrong type),
+// so the result and every error are those of DecodeJSON.
 func DecodeRequest(data []byte, l Limits) (*Request, error) {
+	l = l.withDefaults()
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := checkShape(data, l); err != nil {
+			return nil, err
+		}
+		if jsonscan.Valid(data) {
+			if req, ok := scanRequest(data); ok {
+				return req, nil
+			}
+		}
+	}
 	var req Request
 	if err := DecodeJSON(data, l, &req); err != nil {
 		return nil, err
 	}
 	return &req, nil
+}
+
+var requestFields = []string{"hook", "hookInstance", "fhirServer", "fhirAuthorization", "context", "prefetch"}
+
+// scanRequest reads a valid JSON body as json.Unmarshal into a Request would; ok is false
+// whenever encoding/json could read it differently or fail.
+func scanRequest(data []byte) (*Request, bool) {
+	var req Request
+	ok := jsonscan.Fields(data, requestFields, func(n int, v []byte) bool {
+		switch n {
+		case 0:
+			return scanString(v, &req.Hook)
+		case 1:
+			return scanString(v, &req.HookInstance)
+		case 2:
+			return scanString(v, &req.FHIRServer)
+		case 3:
+			return json.Unmarshal(v, &req.FHIRAuthorization) == nil
+		case 4:
+			req.Context = v
+			return true
+		default:
+			return scanPrefetch(v, &req.Prefetch)
+		}
+	})
+	if !ok {
+		return nil, false
+	}
+	return &req, true
+}
+
+// scanPrefetch reads the prefetch object as a map of raw values (null: no map).
+func scanPrefetch(v []byte, dst *map[string]json.RawMessage) bool {
+	switch jsonscan.Kind(v) {
+	case 'n':
+		return true
+	case '{':
+	default:
+		return false
+	}
+	m := make(map[string]json.RawMessage, len(PrefetchKeys))
+	ok := true
+	jsonscan.Members(v, func(k, val []byte) bool {
+		if bytes.IndexByte(k, '\\') >= 0 || !utf8.Valid(k) {
+			ok = false // encoding/json unescapes or replaces: let it
+			return false
+		}
+		m[string(k)] = val
+		return true
+	})
+	*dst = m
+	return ok
+}
+
+// scanString reads a JSON string into dst; null leaves dst unchanged.
+func scanString(v []byte, dst *string) bool {
+	if jsonscan.IsNull(v) {
+		return true
+	}
+	s, ok := jsonscan.String(v)
+	*dst = s
+	return ok
 }
 
 // fhirID is the FHIR id datatype.
