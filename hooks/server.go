@@ -216,6 +216,7 @@ func (s *Server) cors(c *gin.Context) {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 		h.Set("Access-Control-Max-Age", "600")
+		h.Set("Access-Control-Expose-Headers", RequestIDHeader)
 		// A public page (the CDS Hooks sandbox) calling a dev server on localhost: Chrome's
 		// Private Network Access preflight. Only in Dev.
 		if s.o.Dev && c.GetHeader("Access-Control-Request-Private-Network") == "true" {

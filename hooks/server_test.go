@@ -297,6 +297,9 @@ func TestCORS(t *testing.T) {
 				if got := w.Header().Get("Access-Control-Allow-Headers"); got != "Authorization, Content-Type" {
 					t.Errorf("Allow-Headers %q", got)
 				}
+				if got := w.Header().Get("Access-Control-Expose-Headers"); got != RequestIDHeader {
+					t.Errorf("Expose-Headers %q, want %s (the sandbox reads the request id)", got, RequestIDHeader)
+				}
 			}
 		})
 	}

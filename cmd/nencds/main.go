@@ -151,11 +151,17 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger, tel *telemetry
 	}
 	defer closeServer()
 	handler := srv.Handler()
-	if m := tel.MetricsHandler(); m != nil { // OTEL_METRICS_EXPORTER=prometheus
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", m)
-		mux.Handle("/", handler)
-		handler = mux
+	if m := tel.MetricsHandler(); m != nil { // -metrics or OTEL_METRICS_EXPORTER=prometheus
+		// GET /metrics to Prometheus, everything else to the CDS server unchanged (an
+		// http.ServeMux would clean and redirect paths that Gin answers itself).
+		cds := handler
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+				m.ServeHTTP(w, r)
+				return
+			}
+			cds.ServeHTTP(w, r)
+		})
 	}
 	hs := &http.Server{
 		Handler:           handler,

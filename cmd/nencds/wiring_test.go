@@ -1,18 +1,25 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/hooks"
+	"github.com/nencds/nencds/internal/leakcheck"
 )
 
 func writeFile(t *testing.T, body string) string {
@@ -176,6 +183,14 @@ func TestServeWiring(t *testing.T) {
 		}
 	}
 
+	// Only GET /metrics goes to Prometheus; other paths reach the CDS server unchanged
+	// (no path cleaning or redirects in front of it).
+	for _, path := range []string{"/metrics/", "//cds-services/../metrics"} {
+		if resp, body := get(t, base+path, nil); resp.StatusCode != 404 || !strings.Contains(string(body), "OperationOutcome") {
+			t.Errorf("GET %s: %d %s, want the CDS server's 404", path, resp.StatusCode, body)
+		}
+	}
+
 	// Without -metrics there is no /metrics; OTEL_METRICS_EXPORTER=prometheus turns it on.
 	off := start(t, []string{"-dev", "-addr", "127.0.0.1:0"})
 	if resp, _ := get(t, off+"/metrics", nil); resp.StatusCode != 404 {
@@ -211,5 +226,89 @@ func TestREADMETopics(t *testing.T) {
 		if !strings.Contains(readme, "`"+code+"`") {
 			t.Errorf("README lacks the topic code %s", code)
 		}
+	}
+}
+
+// TestServeDrain: on cancellation (SIGTERM in main) the server stops accepting new
+// connections, lets the in-flight call finish (here held by a slow FHIR fallback) and
+// logs it before run returns.
+func TestServeDrain(t *testing.T) {
+	t.Parallel()
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	fhir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(arrived) })
+		<-release
+		w.Header().Set("Content-Type", "application/fhir+json")
+		io.WriteString(w, `{"resourceType":"Bundle","type":"searchset","entry":[]}`)
+	}))
+	defer fhir.Close()
+
+	var m map[string]any
+	if err := json.Unmarshal(fixture(t), &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m["prefetch"].(map[string]any), "tasks")
+	m["fhirServer"] = fhir.URL
+	body, _ := json.Marshal(m)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	logs := &leakcheck.Capture{}
+	go func() {
+		done <- run(ctx, []string{"-dev", "-addr", "127.0.0.1:0", "-shutdown-timeout", "10s"}, env(nil), strings.NewReader(""), io.Discard, io.MultiWriter(logs, testCapture), func(a string) { addr <- a })
+	}()
+	base := "http://" + <-addr
+
+	type result struct {
+		code int
+		err  error
+	}
+	inflight := make(chan result, 1)
+	go func() {
+		resp, err := http.Post(base+"/cds-services/"+hooks.PatientViewID, "application/json", bytes.NewReader(body))
+		if err != nil {
+			inflight <- result{err: err}
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		inflight <- result{code: resp.StatusCode}
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fallback fetch did not start")
+	}
+	cancel()
+	// New connections are refused once the listener is closed.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("still accepting connections after shutdown began")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("run returned before the in-flight call finished: %v", err)
+	default:
+	}
+	close(release)
+	if r := <-inflight; r.err != nil || r.code != 200 {
+		t.Fatalf("in-flight call: %d %v", r.code, r.err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if !strings.Contains(logs.String(), `"msg":"request"`) || !strings.Contains(logs.String(), `"status":200`) {
+		t.Errorf("the drained call was not logged before run returned:\n%s", logs.String())
 	}
 }
