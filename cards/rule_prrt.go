@@ -9,6 +9,8 @@ import "fmt"
 // when a Krenning score is reported), progressive (disease status "worsened" within
 // Config.ProgressionWindowMonths), no prior PRRT on record and no open PRRT order.
 // Then: an info card with a draft nuclear medicine referral for [177Lu]Lu-DOTA-TATE.
+// The suggestion is marked as the drug "lutathera", so that the central guard also keeps
+// it from a NEC (principle 2) and from a patient with Lu-177 dotatate active or drafted.
 //
 // Guideline: GUIDELINE §4 row net-prrt; LUTATHERA US label; ESMO 2020 GEP-NEN.
 func rulePRRT(e *eval) []draftCard {
