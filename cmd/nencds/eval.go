@@ -20,17 +20,22 @@ import (
 // evalLimits are the decoder limits of `nencds eval` (a local file: generous).
 var evalLimits = hooks.Limits{MaxBytes: 256 << 20, MaxDepth: 128, MaxString: 64 << 20}
 
-// runEval implements `nencds eval [-at RFC3339] [-text] [-patient ID] FILE|-`: it evaluates
-// a CDS Hooks request (prefetch only; no FHIR fallback) or a FHIR Bundle/resource with the
-// server's code and prints the response JSON, or the text report with -text.
+// runEval implements `nencds eval [-at RFC3339] [-text] [-patient ID] [-rules-config FILE]
+// [-max-cards N] [-smart-app-url URL] FILE|-`: it evaluates a CDS Hooks request (prefetch
+// only; no FHIR fallback) or a FHIR Bundle/resource with the server's code and rule
+// settings and prints the response JSON, or the text report with -text.
 func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("nencds eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	at := fs.String("at", "", "evaluation time, RFC 3339 (default now)")
 	text := fs.Bool("text", false, "print the text report instead of the response JSON")
 	patient := fs.String("patient", "", "patient id for a Bundle (default: the Bundle's first Patient)")
+	var rc Config
+	fs.StringVar(&rc.RulesConfig, "rules-config", "", "JSON file of rule settings merged over the defaults (as the server's -rules-config)")
+	fs.IntVar(&rc.MaxCards, "max-cards", defaultRules.MaxCards, "maximum cards (0: no cap); overrides -rules-config")
+	fs.StringVar(&rc.SMARTAppURL, "smart-app-url", defaultRules.SMARTAppURL, "SMART app link on every card; overrides -rules-config")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nencds eval [-at RFC3339] [-text] [-patient ID] FILE|-")
+		fmt.Fprintln(stderr, "usage: nencds eval [-at RFC3339] [-text] [-patient ID] [-rules-config FILE] [-max-cards N] [-smart-app-url URL] FILE|-")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -39,6 +44,13 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return errors.New("eval needs one FILE (or - for stdin)")
+	}
+	rc.Dev = true // a local evaluation: an http SMART app URL is allowed
+	rc.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { rc.set[f.Name] = true })
+	rules, err := rc.rulesConfig()
+	if err != nil {
+		return err
 	}
 	now := time.Now()
 	if *at != "" {
@@ -61,7 +73,7 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	resp, err := evaluateFile(ctx, data, now, *patient)
+	resp, err := evaluateFile(ctx, data, now, *patient, rules)
 	if err != nil {
 		return err
 	}
@@ -80,7 +92,7 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 }
 
 // evaluateFile evaluates a CDS Hooks request or a FHIR document at now.
-func evaluateFile(ctx context.Context, data []byte, now time.Time, patientID string) (cards.Response, error) {
+func evaluateFile(ctx context.Context, data []byte, now time.Time, patientID string, rules cards.Config) (cards.Response, error) {
 	var probe struct {
 		ResourceType string `json:"resourceType"`
 		Hook         string `json:"hook"`
@@ -88,7 +100,7 @@ func evaluateFile(ctx context.Context, data []byte, now time.Time, patientID str
 	if err := hooks.DecodeJSON(data, evalLimits, &probe); err != nil {
 		return cards.Response{}, err
 	}
-	engine := cards.NewEngine(cards.DefaultConfig(), hooks.NewUUID)
+	engine := cards.NewEngine(rules, hooks.NewUUID)
 	switch {
 	case probe.Hook != "":
 		req, err := hooks.DecodeRequest(data, evalLimits)

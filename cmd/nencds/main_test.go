@@ -339,7 +339,24 @@ func TestEval(t *testing.T) {
 	if !strings.Contains(text, cardsOf(fromReq)[0]) {
 		t.Errorf("text report lacks the first card's summary:\n%s", text)
 	}
-	for _, bad := range [][]string{{"-at", "tomorrow", reqFile}, {}, {filepath.Join(dir, "none.json")}} {
+	// The rule settings of the server apply to eval too.
+	one, err := evalOut(append(at, "-max-cards", "1", reqFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(cardsOf(fromReq)[:1], cardsOf(one)); diff != "" {
+		t.Errorf("-max-cards 1 (-want +got):\n%s", diff)
+	}
+	rules := filepath.Join(dir, "rules.json")
+	os.WriteFile(rules, []byte(`{"maxCards": 2}`), 0o600)
+	two, err := evalOut(append(at, "-rules-config", rules, reqFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cardsOf(two)) != min(2, len(cardsOf(fromReq))) {
+		t.Errorf("-rules-config maxCards 2: %d cards", len(cardsOf(two)))
+	}
+	for _, bad := range [][]string{{"-at", "tomorrow", reqFile}, {}, {filepath.Join(dir, "none.json")}, {"-max-cards", "-1", reqFile}, {"-rules-config", filepath.Join(dir, "none.json"), reqFile}} {
 		if _, err := evalOut(bad, nil); err == nil {
 			t.Errorf("eval %v: no error", bad)
 		}
