@@ -26,6 +26,8 @@ func ruleNECFirstLine(e *eval) []draftCard {
 	elderly := e.p.Patient.AgeKnown && e.p.Patient.Age >= e.cfg.ElderlyAge
 	if e.p.Patient.AgeKnown {
 		facts = append(facts, ageFact(e.p.Patient))
+	} else {
+		facts = append(facts, fact{"Age", "not on record (birth date unknown)", fhirmapSourceNone})
 	}
 	ecog2 := e.ecog != nil && e.ecog.Score >= e.cfg.ECOGCarboplatinPreferred
 	if e.ecog != nil {
@@ -41,8 +43,13 @@ func ruleNECFirstLine(e *eval) []draftCard {
 		return draftSuggestion{label: "Start " + platinum + " + etoposide", recommended: recommended, actions: acts, drugs: []string{platinum, "etoposide"}}
 	}
 	why := "ENETS 2023 generally prefers carboplatin to cisplatin."
-	if elderly || ecog2 {
-		why = fmt.Sprintf("Carboplatin is recommended here (age ≥ %d or ECOG ≥ %d); ENETS 2023 generally prefers carboplatin.", e.cfg.ElderlyAge, e.cfg.ECOGCarboplatinPreferred)
+	switch {
+	case elderly && ecog2:
+		why = fmt.Sprintf("Carboplatin is recommended here: age %d (≥ %d) and ECOG %d (≥ %d); ENETS 2023 generally prefers carboplatin.", e.p.Patient.Age, e.cfg.ElderlyAge, e.ecog.Score, e.cfg.ECOGCarboplatinPreferred)
+	case elderly:
+		why = fmt.Sprintf("Carboplatin is recommended here: age %d (≥ %d); ENETS 2023 generally prefers carboplatin.", e.p.Patient.Age, e.cfg.ElderlyAge)
+	case ecog2:
+		why = fmt.Sprintf("Carboplatin is recommended here: ECOG %d (≥ %d); ENETS 2023 generally prefers carboplatin.", e.ecog.Score, e.cfg.ECOGCarboplatinPreferred)
 	}
 	return []draftCard{{
 		indicator:   Warning,
