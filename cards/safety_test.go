@@ -113,6 +113,41 @@ func TestGuardDropsForbiddenDrugs(t *testing.T) {
 	}
 }
 
+// The guard removes SSA, everolimus, sunitinib and PRRT from a NEC, and everything
+// while the grade is undetermined, even if a rule offered them.
+func TestGuardDropsNETDrugsFromNEC(t *testing.T) {
+	t.Parallel()
+	offer := draftCard{atMostOne: true, treatment: true, suggestions: []draftSuggestion{
+		{label: "octreotide", drugs: []string{"octreotide"}},
+		{label: "lanreotide", drugs: []string{"lanreotide"}},
+		{label: "everolimus", drugs: []string{"everolimus"}},
+		{label: "sunitinib", drugs: []string{"sunitinib"}},
+		{label: "PRRT", drugs: []string{"lutathera"}},
+		{label: "carboplatin", drugs: []string{"carboplatin", "etoposide"}},
+	}}
+	tests := []struct {
+		name string
+		p    *fhirmap.Picture
+		want []string
+	}{
+		{"NEC", picture(pancreaticNEC(), ki67(70, "Observation/ki67", day(2026, 3, 1))), []string{"carboplatin"}},
+		{"grade undetermined", picture(nenNoDiff(fhirmap.SitePancreas), ki67(70, "Observation/ki67", day(2026, 3, 1))), nil},
+		{"NET G2", picture(pancreaticNET(), ki67(10, "Observation/ki67", day(2026, 3, 1))), []string{"octreotide", "lanreotide", "everolimus", "sunitinib", "PRRT"}},
+	}
+	for _, tt := range tests {
+		e := newEval(tt.p, DefaultConfig(), seqIDs())
+		dc := offer
+		dc.suggestions = slices.Clone(offer.suggestions)
+		var got []string
+		for _, s := range guard(e, dc).suggestions {
+			got = append(got, s.label)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: guard kept %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 // Principle 3: a drug the patient takes (active or on hold) is never suggested again;
 // monitoring is shown instead.
 func TestSafetyActiveDrugNotSuggestedAgain(t *testing.T) {
