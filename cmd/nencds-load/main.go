@@ -2,7 +2,9 @@
 // chosen concurrency for a bounded duration and prints throughput, p50/p90/p99 and errors.
 // In the same run it drives a floor server (a bare Gin handler that decodes the same body
 // into map[string]any and answers one fixed card) identically and prints the ratios, so the
-// figures compare nencds with the cheapest possible CDS service on the same machine.
+// figures compare nencds with the cheapest possible CDS service on the same machine. The
+// two are measured in alternating rounds (-rounds), so that a change of background load
+// hits both alike; with -spawn the live heap and the RSS are sampled through the run.
 //
 //	go run ./cmd/nencds -dev &                      # a dev server on 127.0.0.1:8080
 //	go run ./cmd/nencds-load -c 8 -d 30s            # load it, then the floor
@@ -66,6 +68,7 @@ type options struct {
 	Fallback    time.Duration
 	Auth        string
 	Telemetry   bool
+	Rounds      int
 }
 
 func parseFlags(args []string, out io.Writer) (*options, error) {
@@ -83,6 +86,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.BoolVar(&o.Spawn, "spawn", false, "run nencds (dev mode) inside this process on 127.0.0.1:0 instead of -url")
 	fs.DurationVar(&o.Fallback, "fallback", 0, "with -spawn: strip the prefetch and serve it from a fake FHIR server that waits this long per query")
 	fs.StringVar(&o.Auth, "authorization", "", "Authorization header value to send (a client JWT for a non-dev server)")
+	fs.IntVar(&o.Rounds, "rounds", 3, "alternate nencds and the floor this many times, each for d/rounds, so that a change of background load hits both alike")
 	fs.BoolVar(&o.Telemetry, "telemetry", true, "with -spawn: wire hooks/telemetry in (OTEL_* environment; spans recorded even without an exporter)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -96,6 +100,8 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-warmup %s: want 0..1m", o.Warmup)
 	case o.Fallback != 0 && !o.Spawn:
 		return nil, errors.New("-fallback needs -spawn (the dev server must be allowed to read the fake http FHIR server)")
+	case o.Rounds < 1 || o.Rounds > 20 || o.Duration/time.Duration(o.Rounds) < 100*time.Millisecond:
+		return nil, fmt.Errorf("-rounds %d: want 1..20 and at least 100ms per round", o.Rounds)
 	case o.Fallback < 0 || o.Fallback > 10*time.Second:
 		return nil, fmt.Errorf("-fallback %s: want 0..10s", o.Fallback)
 	}
@@ -112,7 +118,6 @@ func realMain(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 
-	var memBefore uint64
 	if o.Spawn {
 		var fhirURL string
 		if o.Fallback > 0 {
@@ -132,7 +137,6 @@ func realMain(ctx context.Context, args []string, out io.Writer) error {
 		}
 		defer stopServer()
 		o.URL = base
-		memBefore = heapAfterGC()
 	}
 	if err := checkTarget(o.URL, o.AllowRemote); err != nil {
 		return err
@@ -145,8 +149,8 @@ func realMain(ctx context.Context, args []string, out io.Writer) error {
 	}
 	target := strings.TrimRight(o.URL, "/") + "/cds-services/" + url.PathEscape(o.Service)
 
-	fmt.Fprintf(out, "nencds-load: %d request files (%s), -c %d, -d %s, warmup %s, GOMAXPROCS %d\n",
-		len(bodies), sizes(bodies), o.Concurrency, o.Duration, o.Warmup, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(out, "nencds-load: %d request files (%s), -c %d, -d %s in %d rounds, warmup %s, GOMAXPROCS %d\n",
+		len(bodies), sizes(bodies), o.Concurrency, o.Duration, o.Rounds, o.Warmup, runtime.GOMAXPROCS(0))
 	if o.Spawn {
 		fmt.Fprintf(out, "nencds in process (dev mode), telemetry %v\n", o.Telemetry)
 	}
@@ -154,26 +158,53 @@ func realMain(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "FHIR fallback: every prefetch key fetched from a fake FHIR server that waits %s per query\n", o.Fallback)
 	}
 
-	results := []*result{}
-	res, err := drive(ctx, client, "nencds", target, o.Auth, bodies, o)
-	if err != nil {
-		return err
-	}
-	results = append(results, res)
-	if o.Spawn {
-		res.heapGrowth = int64(heapAfterGC()) - int64(memBefore)
-		res.heapKnown = true
-	}
+	var floorTarget string
 	if o.Floor {
 		floorURL, stopFloor, err := startFloor()
 		if err != nil {
 			return err
 		}
 		defer stopFloor()
-		fres, err := drive(ctx, client, "floor", floorURL+"/cds-services/floor", "", bodies, o)
+		floorTarget = floorURL + "/cds-services/floor"
+	}
+	// Warm both up, then alternate them round by round (each round d/rounds per target).
+	if o.Warmup > 0 {
+		if _, err := phase(ctx, client, "nencds", target, o.Auth, bodies, o.Concurrency, o.Warmup); err != nil {
+			return err
+		}
+		if o.Floor {
+			if _, err := phase(ctx, client, "floor", floorTarget, "", bodies, o.Concurrency, o.Warmup); err != nil {
+				return err
+			}
+		}
+	}
+	res := &result{name: "nencds", statuses: map[int]uint64{}}
+	fres := &result{name: "floor", statuses: map[int]uint64{}}
+	var heap heapTrace
+	if o.Spawn {
+		heap.sample() // after the warm-up: pools, connections and caches are in place
+	}
+	per := o.Duration / time.Duration(o.Rounds)
+	for range o.Rounds {
+		r, err := phaseSampled(ctx, client, "nencds", target, o.Auth, bodies, o.Concurrency, per, &heap, o.Spawn)
 		if err != nil {
 			return err
 		}
+		res.add(r)
+		if o.Floor {
+			r, err := phase(ctx, client, "floor", floorTarget, "", bodies, o.Concurrency, per)
+			if err != nil {
+				return err
+			}
+			fres.add(r)
+		}
+	}
+	if o.Spawn {
+		heap.sample()
+		res.heap = &heap
+	}
+	results := []*result{res}
+	if o.Floor {
 		results = append(results, fres)
 	}
 	report(out, results, o)
@@ -278,28 +309,89 @@ func discover(ctx context.Context, client *http.Client, base, auth string) (stri
 
 // result is what one target did during the measured window.
 type result struct {
-	name       string
-	requests   uint64
-	errors     uint64
-	statuses   map[int]uint64
-	transport  uint64
-	elapsed    time.Duration
-	lat        hist
-	heapGrowth int64
-	heapKnown  bool
+	name      string
+	requests  uint64
+	errors    uint64
+	statuses  map[int]uint64
+	transport uint64
+	elapsed   time.Duration
+	lat       hist
+	heap      *heapTrace // nencds in process only
 }
 
 func (r *result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
 
-// drive sends the bodies round robin from o.Concurrency clients: first o.Warmup unmeasured,
-// then o.Duration measured. Only 200 counts as success.
-func drive(ctx context.Context, client *http.Client, name, target, auth string, bodies [][]byte, o *options) (*result, error) {
-	if o.Warmup > 0 {
-		if _, err := phase(ctx, client, name, target, auth, bodies, o.Concurrency, o.Warmup); err != nil {
-			return nil, err
-		}
+// add merges the counts and latencies of another measured window of the same target.
+func (r *result) add(o *result) {
+	r.requests += o.requests
+	r.errors += o.errors
+	r.transport += o.transport
+	r.elapsed += o.elapsed
+	for s, n := range o.statuses {
+		r.statuses[s] += n
 	}
-	return phase(ctx, client, name, target, auth, bodies, o.Concurrency, o.Duration)
+	r.lat.merge(&o.lat)
+}
+
+// heapTrace is the live heap (after a forced GC) and the resident set size sampled during
+// the measured nencds load: growth shows as a trend, not as one noisy difference.
+type heapTrace struct {
+	heap []uint64 // bytes
+	rss  []uint64 // bytes; empty when /proc is not available
+}
+
+func (h *heapTrace) sample() {
+	h.heap = append(h.heap, heapAfterGC())
+	if r, ok := rssBytes(); ok {
+		h.rss = append(h.rss, r)
+	}
+}
+
+// heapSampleEvery is the interval of the heap samples during a long run.
+const heapSampleEvery = 10 * time.Second
+
+// phaseSampled is phase, sampling the heap every heapSampleEvery while it runs (sample).
+func phaseSampled(ctx context.Context, client *http.Client, name, target, auth string, bodies [][]byte, conc int, d time.Duration, h *heapTrace, sample bool) (*result, error) {
+	if !sample || d < heapSampleEvery {
+		return phase(ctx, client, name, target, auth, bodies, conc, d)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(heapSampleEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				h.sample()
+			}
+		}
+	}()
+	r, err := phase(ctx, client, name, target, auth, bodies, conc, d)
+	close(done)
+	wg.Wait()
+	return r, err
+}
+
+// rssBytes is the resident set size of this process (Linux /proc/self/statm).
+func rssBytes() (uint64, bool) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, false
+	}
+	var pages uint64
+	if _, err := fmt.Sscan(f[1], &pages); err != nil {
+		return 0, false
+	}
+	return pages * uint64(os.Getpagesize()), true
 }
 
 func phase(ctx context.Context, client *http.Client, name, target, auth string, bodies [][]byte, conc int, d time.Duration) (*result, error) {
@@ -393,8 +485,13 @@ func report(out io.Writer, results []*result, o *options) {
 		}
 	}
 	n := results[0]
-	if n.heapKnown {
-		fmt.Fprintf(out, "heap after GC, end minus start of the nencds run (server and load generator in one process): %+d KiB\n", n.heapGrowth>>10)
+	if h := n.heap; h != nil && len(h.heap) >= 2 {
+		first, last := h.heap[0], h.heap[len(h.heap)-1]
+		fmt.Fprintf(out, "heap after GC during the nencds run (server and load generator in one process), KiB: %s\n", kib(h.heap))
+		fmt.Fprintf(out, "heap after GC, end minus start of the nencds run: %+d KiB (%+.1f%%)\n", (int64(last)-int64(first))>>10, 100*(float64(last)-float64(first))/float64(first))
+		if len(h.rss) >= 2 {
+			fmt.Fprintf(out, "RSS during the nencds run, KiB: %s\n", kib(h.rss))
+		}
 	}
 	if len(results) == 2 {
 		f := results[1]
@@ -405,6 +502,14 @@ func report(out io.Writer, results []*result, o *options) {
 	if o.Fallback > 0 {
 		fmt.Fprintf(out, "p50 nencds / one FHIR query (%s): %.2f (target < 2: queries in parallel)\n", o.Fallback, ratio(n.lat.quantile(0.5), o.Fallback))
 	}
+}
+
+func kib(v []uint64) string {
+	parts := make([]string, len(v))
+	for i, b := range v {
+		parts[i] = fmt.Sprint(b >> 10)
+	}
+	return strings.Join(parts, " ")
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
