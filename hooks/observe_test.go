@@ -358,7 +358,8 @@ func TestMemoryCardTopics(t *testing.T) {
 		}
 		return v
 	}
-	m.Remember(ctx, "i", "s", map[string]string{"a": "nen-summary", "b": "net-ssa"})
+	m.Remember(ctx, "i", "s", map[string]string{"a": "nen-summary"})
+	m.Remember(ctx, "i", "s", map[string]string{"b": "net-ssa"}) // a is the oldest
 	if got := topic("a") + " " + topic("b") + " " + topic("c"); got != "nen-summary net-ssa -" {
 		t.Errorf("got %q", got)
 	}
