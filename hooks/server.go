@@ -62,7 +62,10 @@ type Options struct {
 	Ready func(context.Context) error
 	// Middleware runs on every request after recovery and before CORS (telemetry).
 	Middleware []gin.HandlerFunc
-	// Telemetry records metrics and spans; nil records nothing.
+	// Telemetry records the CDS metrics (cards by topic, prefetch dispositions, auth
+	// failures, feedback by topic); nil records nothing. Server spans and the request
+	// duration come from its Middleware, put in Middleware; the stage spans from
+	// telemetry.StageFunc on the Evaluator and Resolver (cmd/nencds wires all three).
 	Telemetry *telemetry.Telemetry
 }
 
