@@ -31,6 +31,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -69,6 +70,7 @@ type options struct {
 	Auth        string
 	Telemetry   bool
 	Rounds      int
+	MemProfile  string
 }
 
 func parseFlags(args []string, out io.Writer) (*options, error) {
@@ -87,6 +89,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.DurationVar(&o.Fallback, "fallback", 0, "with -spawn: strip the prefetch and serve it from a fake FHIR server that waits this long per query")
 	fs.StringVar(&o.Auth, "authorization", "", "Authorization header value to send (a client JWT for a non-dev server)")
 	fs.IntVar(&o.Rounds, "rounds", 3, "alternate nencds and the floor this many times, each for d/rounds, so that a change of background load hits both alike")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "with -spawn: write a heap profile (go tool pprof) to this file at the end")
 	fs.BoolVar(&o.Telemetry, "telemetry", true, "with -spawn: wire hooks/telemetry in (OTEL_* environment; spans recorded even without an exporter)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -202,6 +205,11 @@ func realMain(ctx context.Context, args []string, out io.Writer) error {
 	if o.Spawn {
 		heap.sample()
 		res.heap = &heap
+		if o.MemProfile != "" {
+			if err := writeHeapProfile(o.MemProfile); err != nil {
+				return err
+			}
+		}
 	}
 	results := []*result{res}
 	if o.Floor {
@@ -375,6 +383,18 @@ func phaseSampled(ctx context.Context, client *http.Client, name, target, auth s
 	close(done)
 	wg.Wait()
 	return r, err
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // rssBytes is the resident set size of this process (Linux /proc/self/statm).
