@@ -46,12 +46,12 @@ func Map(in Input) (*Picture, error) {
 		}
 		// Fastest path: one validation pass, then the envelope and the entries are
 		// read as sub-slices (jsonscan) whenever encoding/json would read them the same.
-		if jsonscan.Valid(doc) {
-			if d, ok := scanDocument(doc); ok {
+		if x, ok := jsonscan.Parse(doc); ok {
+			if d, ok := scanDocument(x, doc); ok {
 				if d.ResourceType == "" {
 					return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
 				}
-				m.document(doc, d, 0)
+				m.document(x, doc, d, 0)
 				continue
 			}
 		}
@@ -62,14 +62,14 @@ func Map(in Input) (*Picture, error) {
 			if d.ResourceType == "" {
 				return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
 			}
-			m.document(doc, d, 0)
+			m.document(nil, doc, d, 0)
 			continue
 		}
 		p, ok := peekOf(doc)
 		if !ok {
 			return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
 		}
-		m.document(doc, document{peek: p, robust: true}, 0)
+		m.document(nil, doc, document{peek: p, robust: true}, 0)
 	}
 	m.finish()
 	return m.p, nil
@@ -105,10 +105,10 @@ func peekOf(raw []byte) (peek, bool) {
 // peekValid is peekOf for a resource known to be valid JSON (an entry of a document that
 // was validated or decoded): its top-level members are read in place; peekOf decides
 // whenever encoding/json could read them differently.
-func peekValid(raw []byte) (peek, bool) {
+func peekValid(x *jsonscan.Index, raw []byte) (peek, bool) {
 	if len(raw) > 0 && raw[0] == '{' {
 		var p peek
-		if jsonscan.Fields(raw, peekFields, func(n int, v []byte) bool {
+		if x.Fields(raw, peekFields, func(n int, v []byte) bool {
 			switch n {
 			case 0:
 				return scanString(v, &p.ResourceType)
@@ -134,8 +134,8 @@ var (
 // copying; ok is false whenever encoding/json could read it differently or fail (a value
 // of the wrong type, a key matched only by case folding, a field given twice): the caller
 // then uses encoding/json.
-func scanDocument(doc []byte) (d document, ok bool) {
-	ok = jsonscan.Fields(doc, documentFields, func(n int, v []byte) bool {
+func scanDocument(x *jsonscan.Index, doc []byte) (d document, ok bool) {
+	ok = x.Fields(doc, documentFields, func(n int, v []byte) bool {
 		switch n {
 		case 0:
 			return scanString(v, &d.ResourceType)
@@ -144,7 +144,7 @@ func scanDocument(doc []byte) (d document, ok bool) {
 		case 2:
 			return scanStatus(v, &d.Status)
 		default:
-			return scanEntries(v, &d.Entry)
+			return scanEntries(x, v, &d.Entry)
 		}
 	})
 	return d, ok
@@ -152,7 +152,7 @@ func scanDocument(doc []byte) (d document, ok bool) {
 
 // scanEntries reads Bundle.entry as []bundleEntry: null is no entries, a null element a
 // zero entry, the resource the raw value.
-func scanEntries(v []byte, dst *[]bundleEntry) bool {
+func scanEntries(x *jsonscan.Index, v []byte, dst *[]bundleEntry) bool {
 	switch jsonscan.Kind(v) {
 	case 'n':
 		return true
@@ -162,12 +162,12 @@ func scanEntries(v []byte, dst *[]bundleEntry) bool {
 	}
 	ok := true
 	entries := make([]bundleEntry, 0, 16)
-	jsonscan.Elements(v, func(e []byte) bool {
+	x.Elements(v, func(e []byte) bool {
 		var be bundleEntry
 		switch jsonscan.Kind(e) {
 		case 'n':
 		case '{':
-			ok = jsonscan.Fields(e, entryFields, func(n int, v []byte) bool {
+			ok = x.Fields(e, entryFields, func(n int, v []byte) bool {
 				if n == 0 {
 					return scanString(v, &be.FullURL)
 				}
@@ -218,7 +218,8 @@ type bundleEntry struct {
 	Resource json.RawMessage `json:"resource"`
 }
 
-func (m *mapper) document(doc json.RawMessage, d document, depth int) {
+// x indexes doc when it was checked by jsonscan.Parse (nil otherwise).
+func (m *mapper) document(x *jsonscan.Index, doc json.RawMessage, d document, depth int) {
 	if d.ResourceType != "Bundle" {
 		m.resource(doc, d.peek, "")
 		return
@@ -251,20 +252,20 @@ func (m *mapper) document(doc json.RawMessage, d document, depth int) {
 		if len(res) == 0 || bytes.Equal(res, []byte("null")) {
 			continue // a search entry without a resource
 		}
-		ep, ok := peekValid(res)
+		ep, ok := peekValid(x, res)
 		if !ok {
 			m.note(NoteRejected, fullURLRef(e.FullURL), fmt.Sprintf("Bundle entry %d is not a FHIR resource; skipped", i))
 			continue
 		}
 		if ep.ResourceType == "Bundle" {
-			nested, ok := scanDocument(res)
+			nested, ok := scanDocument(x, res)
 			if !ok {
 				nested = document{}
 				if err := json.Unmarshal(res, &nested); err != nil {
 					nested = document{peek: ep, robust: true}
 				}
 			}
-			m.document(res, nested, depth+1)
+			m.document(x, res, nested, depth+1)
 			continue
 		}
 		m.resource(res, ep, e.FullURL)

@@ -291,10 +291,19 @@ type peekEntry struct {
 // peek reads a FHIR document: one validation pass and a skim when the document is valid
 // JSON that encoding/json would read the same way (scanPeek), else encoding/json.
 func peek(doc json.RawMessage) (*peeked, error) {
+	return peekIn(nil, doc)
+}
+
+// peekIn is peek for a document that may be a part of the indexed x (a prefetch value of
+// a request read in place): then it is known to be valid and is not checked again.
+func peekIn(x *jsonscan.Index, doc json.RawMessage) (*peeked, error) {
 	var p *peeked
-	ok := jsonscan.Valid(doc)
+	ok := x.Contains(doc)
+	if !ok {
+		x, ok = jsonscan.Parse(doc)
+	}
 	if ok {
-		p, ok = scanPeek(doc)
+		p, ok = scanPeek(x, doc)
 	}
 	if !ok {
 		p = new(peeked)
@@ -318,20 +327,20 @@ var (
 
 // scanPeek reads valid JSON as json.Unmarshal into a peeked would; ok is false whenever
 // encoding/json could read it differently or fail.
-func scanPeek(doc []byte) (*peeked, bool) {
+func scanPeek(x *jsonscan.Index, doc []byte) (*peeked, bool) {
 	p := new(peeked)
-	ok := jsonscan.Fields(doc, peekedFields, func(n int, v []byte) bool {
+	ok := x.Fields(doc, peekedFields, func(n int, v []byte) bool {
 		switch n {
 		case 0:
 			return scanString(v, &p.ResourceType)
 		case 1:
 			return scanString(v, &p.ID)
 		case 2:
-			return scanIssues(v, &p.Issue)
+			return scanIssues(x, v, &p.Issue)
 		case 3:
-			return scanArray(v, func(e []byte) bool {
+			return scanArray(x, v, func(e []byte) bool {
 				var l peekLink
-				ok := scanObject(e, linkFields, func(n int, v []byte) bool {
+				ok := scanObject(x, e, linkFields, func(n int, v []byte) bool {
 					if n == 0 {
 						return scanString(v, &l.Relation)
 					}
@@ -341,14 +350,14 @@ func scanPeek(doc []byte) (*peeked, bool) {
 				return ok
 			})
 		default:
-			return scanArray(v, func(e []byte) bool {
+			return scanArray(x, v, func(e []byte) bool {
 				var pe peekEntry
-				ok := scanObject(e, entryFields, func(_ int, v []byte) bool {
-					return scanObject(v, entryResFields, func(n int, v []byte) bool {
+				ok := scanObject(x, e, entryFields, func(_ int, v []byte) bool {
+					return scanObject(x, v, entryResFields, func(n int, v []byte) bool {
 						if n == 0 {
 							return scanString(v, &pe.Resource.ResourceType)
 						}
-						return scanIssues(v, &pe.Resource.Issue)
+						return scanIssues(x, v, &pe.Resource.Issue)
 					})
 				})
 				p.Entry = append(p.Entry, pe)
@@ -359,10 +368,10 @@ func scanPeek(doc []byte) (*peeked, bool) {
 	return p, ok
 }
 
-func scanIssues(v []byte, dst *[]peekIssue) bool {
-	return scanArray(v, func(e []byte) bool {
+func scanIssues(x *jsonscan.Index, v []byte, dst *[]peekIssue) bool {
+	return scanArray(x, v, func(e []byte) bool {
 		var is peekIssue
-		ok := scanObject(e, issueFields, func(_ int, v []byte) bool {
+		ok := scanObject(x, e, issueFields, func(_ int, v []byte) bool {
 			return scanString(v, &is.Severity)
 		})
 		*dst = append(*dst, is)
@@ -372,7 +381,7 @@ func scanIssues(v []byte, dst *[]peekIssue) bool {
 
 // scanArray calls each for every element of an array; null is no elements, any other
 // value fails.
-func scanArray(v []byte, each func(elem []byte) bool) bool {
+func scanArray(x *jsonscan.Index, v []byte, each func(elem []byte) bool) bool {
 	switch jsonscan.Kind(v) {
 	case 'n':
 		return true
@@ -381,7 +390,7 @@ func scanArray(v []byte, each func(elem []byte) bool) bool {
 		return false
 	}
 	ok := true
-	jsonscan.Elements(v, func(e []byte) bool {
+	x.Elements(v, func(e []byte) bool {
 		ok = each(e)
 		return ok
 	})
@@ -390,12 +399,12 @@ func scanArray(v []byte, each func(elem []byte) bool) bool {
 
 // scanObject reads the named fields of an object (jsonscan.Fields); null leaves them
 // unchanged, any other value fails.
-func scanObject(v []byte, names []string, fn func(n int, v []byte) bool) bool {
+func scanObject(x *jsonscan.Index, v []byte, names []string, fn func(n int, v []byte) bool) bool {
 	switch jsonscan.Kind(v) {
 	case 'n':
 		return true
 	case '{':
-		return jsonscan.Fields(v, names, fn)
+		return x.Fields(v, names, fn)
 	}
 	return false
 }

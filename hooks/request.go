@@ -26,6 +26,10 @@ type Request struct {
 
 	// PatientView is Context decoded by Validate for the patient-view hook.
 	PatientView PatientViewContext `json:"-"`
+
+	// index is the checked body when DecodeRequest read it in place: the prefetch values
+	// that are parts of it need no second validation.
+	index *jsonscan.Index
 }
 
 // FHIRAuthorization is the OAuth 2.0 access token the client grants for fhirServer. The
@@ -216,8 +220,8 @@ func DecodeRequest(data []byte, l Limits) (*Request, error) {
 		if err := checkShape(data, l); err != nil {
 			return nil, err
 		}
-		if jsonscan.Valid(data) {
-			if req, ok := scanRequest(data); ok {
+		if x, ok := jsonscan.Parse(data); ok {
+			if req, ok := scanRequest(x, data); ok {
 				return req, nil
 			}
 		}
@@ -233,9 +237,9 @@ var requestFields = []string{"hook", "hookInstance", "fhirServer", "fhirAuthoriz
 
 // scanRequest reads a valid JSON body as json.Unmarshal into a Request would; ok is false
 // whenever encoding/json could read it differently or fail.
-func scanRequest(data []byte) (*Request, bool) {
-	var req Request
-	ok := jsonscan.Fields(data, requestFields, func(n int, v []byte) bool {
+func scanRequest(x *jsonscan.Index, data []byte) (*Request, bool) {
+	req := Request{index: x}
+	ok := x.Fields(data, requestFields, func(n int, v []byte) bool {
 		switch n {
 		case 0:
 			return scanString(v, &req.Hook)
@@ -249,7 +253,7 @@ func scanRequest(data []byte) (*Request, bool) {
 			req.Context = v
 			return true
 		default:
-			return scanPrefetch(v, &req.Prefetch)
+			return scanPrefetch(x, v, &req.Prefetch)
 		}
 	})
 	if !ok {
@@ -259,7 +263,7 @@ func scanRequest(data []byte) (*Request, bool) {
 }
 
 // scanPrefetch reads the prefetch object as a map of raw values (null: no map).
-func scanPrefetch(v []byte, dst *map[string]json.RawMessage) bool {
+func scanPrefetch(x *jsonscan.Index, v []byte, dst *map[string]json.RawMessage) bool {
 	switch jsonscan.Kind(v) {
 	case 'n':
 		return true
@@ -269,7 +273,7 @@ func scanPrefetch(v []byte, dst *map[string]json.RawMessage) bool {
 	}
 	m := make(map[string]json.RawMessage, len(PrefetchKeys))
 	ok := true
-	jsonscan.Members(v, func(k, val []byte) bool {
+	x.Members(v, func(k, val []byte) bool {
 		if bytes.IndexByte(k, '\\') >= 0 || !utf8.Valid(k) {
 			ok = false // encoding/json unescapes or replaces: let it
 			return false

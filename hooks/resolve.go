@@ -73,7 +73,7 @@ func (r *Resolver) Resolve(ctx context.Context, req *Request, client auth.Client
 			continue
 		}
 		if ok {
-			p, err := peek(v)
+			p, err := peekIn(req.index, v)
 			if err != nil {
 				return nil, Errorf(KindInvalid, "prefetch %q is not a FHIR resource (an object with a resourceType)", key)
 			}

@@ -14,6 +14,8 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -21,9 +23,42 @@ import (
 // Valid reports whether data is exactly one JSON value, optionally surrounded by
 // whitespace, by the grammar encoding/json accepts (any byte from 0x20 up in strings,
 // invalid UTF-8 included).
-func Valid(data []byte) bool {
+func Valid(data []byte) bool { return valid(data, nil) }
+
+// Index is a document checked by Parse with the end of every object and array, so that
+// the cursors skip a nested value in one lookup instead of reading it again at every
+// level. A nil *Index is allowed: its cursors read the bytes.
+type Index struct {
+	data  []byte
+	opens []int32 // offsets of '{' and '[' in document order
+	ends  []int32 // the offset just after the matching '}' or ']'
+}
+
+// Parse is Valid that also indexes the containers of data (nil when data is not valid).
+func Parse(data []byte) (*Index, bool) {
+	if len(data) > math.MaxInt32 {
+		return nil, Valid(data)
+	}
+	x := &Index{data: data}
+	if !valid(data, x) {
+		return nil, false
+	}
+	return x, true
+}
+
+func valid(data []byte, x *Index) bool {
 	var stackBuf [64]byte
 	stack := stackBuf[:0] // '{' or '[' per open container
+	var openBuf [64]int32
+	open := openBuf[:0] // with x: the index in x.opens of each open container
+	push := func(c byte, i int) {
+		stack = append(stack, c)
+		if x != nil {
+			open = append(open, int32(len(x.opens)))
+			x.opens = append(x.opens, int32(i))
+			x.ends = append(x.ends, 0)
+		}
+	}
 	i := skipWS(data, 0)
 	for {
 		// A value starts at i.
@@ -32,24 +67,26 @@ func Valid(data []byte) bool {
 		}
 		switch c := data[i]; {
 		case c == '{':
+			start := i
 			i = skipWS(data, i+1)
 			if i < len(data) && data[i] == '}' {
 				i++
 				break
 			}
-			stack = append(stack, '{')
+			push('{', start)
 			var ok bool
 			if i, ok = key(data, i); !ok {
 				return false
 			}
 			continue
 		case c == '[':
+			start := i
 			i = skipWS(data, i+1)
 			if i < len(data) && data[i] == ']' {
 				i++
 				break
 			}
-			stack = append(stack, '[')
+			push('[', start)
 			continue
 		case c == '"':
 			var ok bool
@@ -103,6 +140,10 @@ func Valid(data []byte) bool {
 			if (top == '{' && c == '}') || (top == '[' && c == ']') {
 				stack = stack[:len(stack)-1]
 				i++
+				if x != nil {
+					x.ends[open[len(open)-1]] = int32(i)
+					open = open[:len(open)-1]
+				}
 				continue
 			}
 			return false
@@ -235,6 +276,45 @@ func digits(data []byte, i int) int {
 	return i
 }
 
+// end is the index just after the value that starts at data[i]: one lookup for an
+// indexed container, else reading it.
+func (x *Index) end(data []byte, i int) int {
+	if x != nil && i < len(data) && (data[i] == '{' || data[i] == '[') {
+		if off, ok := x.offset(data); ok {
+			if k, found := slices.BinarySearch(x.opens, int32(off+i)); found {
+				return int(x.ends[k]) - off
+			}
+		}
+	}
+	return end(data, i)
+}
+
+// Contains reports whether v is exactly one object or array of the indexed document (a
+// value its cursors returned): such a part is known to be valid JSON.
+func (x *Index) Contains(v []byte) bool {
+	if x == nil || len(v) == 0 || (v[0] != '{' && v[0] != '[') {
+		return false
+	}
+	off, ok := x.offset(v)
+	if !ok {
+		return false
+	}
+	k, found := slices.BinarySearch(x.opens, int32(off))
+	return found && int(x.ends[k]) == off+len(v)
+}
+
+// offset is the position of v in the indexed document, when v is a part of it.
+func (x *Index) offset(v []byte) (int, bool) {
+	if len(v) == 0 || len(x.data) == 0 {
+		return 0, false
+	}
+	off := cap(x.data) - cap(v)
+	if off < 0 || off >= len(x.data) || &x.data[off] != &v[0] {
+		return 0, false
+	}
+	return off, true
+}
+
 // end returns the index just after the value that starts at data[i] (valid JSON).
 func end(data []byte, i int) int {
 	if i >= len(data) {
@@ -297,7 +377,10 @@ func stringEnd(data []byte, i int) int {
 // Members calls fn with the raw key (between its quotes, escapes as sent) and the raw
 // value of each member of the object obj, in order, until fn returns false. obj is one
 // valid JSON object, optionally surrounded by whitespace.
-func Members(obj []byte, fn func(key, value []byte) bool) {
+func Members(obj []byte, fn func(key, value []byte) bool) { (*Index)(nil).Members(obj, fn) }
+
+// Members is Members over a part of the indexed document (or any valid JSON).
+func (x *Index) Members(obj []byte, fn func(key, value []byte) bool) {
 	i := skipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return
@@ -311,7 +394,7 @@ func Members(obj []byte, fn func(key, value []byte) bool) {
 			return
 		}
 		i = skipWS(obj, i+1)
-		ve := end(obj, i)
+		ve := x.end(obj, i)
 		if !fn(k, obj[i:ve]) {
 			return
 		}
@@ -325,14 +408,17 @@ func Members(obj []byte, fn func(key, value []byte) bool) {
 
 // Elements calls fn with each raw element of the array arr, in order, until fn returns
 // false. arr is one valid JSON array, optionally surrounded by whitespace.
-func Elements(arr []byte, fn func(elem []byte) bool) {
+func Elements(arr []byte, fn func(elem []byte) bool) { (*Index)(nil).Elements(arr, fn) }
+
+// Elements is Elements over a part of the indexed document (or any valid JSON).
+func (x *Index) Elements(arr []byte, fn func(elem []byte) bool) {
 	i := skipWS(arr, 0)
 	if i >= len(arr) || arr[i] != '[' {
 		return
 	}
 	i = skipWS(arr, i+1)
 	for i < len(arr) && arr[i] != ']' {
-		ve := end(arr, i)
+		ve := x.end(arr, i)
 		if ve <= i || !fn(arr[i:ve]) {
 			return
 		}
@@ -351,6 +437,11 @@ func Elements(arr []byte, fn func(elem []byte) bool) {
 // escaped or not ASCII, a key equals a name only when case is folded, a name occurs
 // twice, or fn returns false (a value of the wrong type).
 func Fields(obj []byte, names []string, fn func(n int, value []byte) bool) bool {
+	return (*Index)(nil).Fields(obj, names, fn)
+}
+
+// Fields is Fields over a part of the indexed document (or any valid JSON).
+func (x *Index) Fields(obj []byte, names []string, fn func(n int, value []byte) bool) bool {
 	i := skipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return false
@@ -360,7 +451,7 @@ func Fields(obj []byte, names []string, fn func(n int, value []byte) bool) bool 
 		return false
 	}
 	ok := true
-	Members(obj, func(k, v []byte) bool {
+	x.Members(obj, func(k, v []byte) bool {
 		for _, c := range k {
 			if c == '\\' || c >= utf8.RuneSelf {
 				ok = false

@@ -64,11 +64,72 @@ func FuzzValid(f *testing.F) {
 		Members(data, func(k, v []byte) bool { return true })
 		Elements(data, func(v []byte) bool { return true })
 		Fields(data, []string{"a", "id"}, func(int, []byte) bool { return true })
+		x, ok := Parse(data)
+		if ok != want {
+			t.Fatalf("Parse(%q) ok = %v, json.Valid says %v", data, ok, want)
+		}
 		if !want {
 			return
 		}
 		checkCursors(t, data)
+		checkIndexed(t, x, data)
 	})
+}
+
+// checkIndexed walks every container of v (a part of x's document) with and without the
+// index: the cursors must give the same values.
+func checkIndexed(t *testing.T, x *Index, v []byte) {
+	t.Helper()
+	type kv struct{ K, V string }
+	var plain, indexed []kv
+	var nested [][]byte
+	switch Kind(v) {
+	case '{':
+		Members(v, func(k, v []byte) bool { plain = append(plain, kv{string(k), string(v)}); return true })
+		x.Members(v, func(k, v []byte) bool {
+			indexed = append(indexed, kv{string(k), string(v)})
+			nested = append(nested, v)
+			return true
+		})
+	case '[':
+		Elements(v, func(v []byte) bool { plain = append(plain, kv{V: string(v)}); return true })
+		x.Elements(v, func(v []byte) bool {
+			indexed = append(indexed, kv{V: string(v)})
+			nested = append(nested, v)
+			return true
+		})
+	default:
+		return
+	}
+	if diff := cmp.Diff(plain, indexed); diff != "" {
+		t.Fatalf("indexed cursor differs on %q (-plain +indexed):\n%s", v, diff)
+	}
+	for _, n := range nested {
+		checkIndexed(t, x, n)
+	}
+}
+
+func TestIndexOnFixtures(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("../../testdata/requests/*.json")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, ok := Parse(data)
+		if !ok {
+			t.Fatalf("%s: Parse failed", f)
+		}
+		checkIndexed(t, x, data)
+		var pre []byte
+		x.Fields(data, []string{"prefetch"}, func(_ int, v []byte) bool { pre = v; return true })
+		if !x.Contains(pre) || x.Contains(pre[:len(pre)-1]) || x.Contains(bytes.Clone(pre)) {
+			t.Errorf("%s: Contains is wrong about the prefetch object or a part or copy of it", f)
+		}
+		// A copy is not a part of the indexed document: the cursors read it instead.
+		checkIndexed(t, x, bytes.Clone(data))
+	}
 }
 
 func checkCursors(t *testing.T, data []byte) {
@@ -193,6 +254,15 @@ func BenchmarkValid(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
 			if !Valid(data) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+	b.Run("jsonscan-Parse", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := Parse(data); !ok {
 				b.Fatal("invalid")
 			}
 		}
