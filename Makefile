@@ -6,11 +6,16 @@ PKGS      ?= ./...
 C         ?= 8
 D         ?= 60s
 FALLBACK  ?= 50ms
+ROUNDS    ?= 3
+COUNT     ?= 1
+# The ~50-resource request of the throughput target; 'testdata/requests/*.json' for all.
+REQUESTS  ?= testdata/requests/perf-50-resources.json
+PROF      ?= $(or $(TMPDIR),/tmp)/nencds-handler
 IMAGE     ?= nencds:dev
 # Packages whose tests define the -update flag (golden files); others would reject it.
 GOLDEN_PKGS = $(sort $(patsubst %/,%,$(dir $(shell grep -rl --include=*_test.go 'flag\.Bool."update"' . 2>/dev/null))))
 
-.PHONY: help test race vet fmt lint bench golden load load-fallback deploy-validate image ci
+.PHONY: help test race vet fmt lint bench profile golden load load-fallback load-memory deploy-validate image ci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/'
@@ -30,17 +35,24 @@ fmt: ## rewrite the Go files with gofmt
 lint: vet ## gofmt check (fails on any unformatted file) and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-bench: ## benchmarks with allocations (mapping, rules, the whole handler)
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+bench: ## benchmarks with allocations (mapping, rules, the whole handler, JSON fast paths); COUNT=10 for benchstat
+	$(GO) test -run '^$$' -bench . -benchmem -count $(COUNT) $(PKGS)
+
+profile: ## CPU profile of the whole handler with the largest request; prints the top 30
+	$(GO) test -run '^$$' -bench 'BenchmarkHandler$$' -benchtime 4s -cpuprofile $(PROF).prof -o $(PROF).test ./hooks
+	$(GO) tool pprof -top -nodecount 30 $(PROF).test $(PROF).prof
 
 golden: ## refresh the golden files (then review the diff)
 	$(GO) test $(GOLDEN_PKGS) -update
 
-load: ## load nencds (in process, dev mode) and the floor: C clients for D
-	$(GO) run ./cmd/nencds-load -spawn -c $(C) -d $(D)
+load: ## nencds (in process, dev mode, telemetry on) vs the floor in ROUNDS alternations: C clients, D each, REQUESTS
+	$(GO) run ./cmd/nencds-load -spawn -c $(C) -d $(D) -rounds $(ROUNDS) -requests '$(REQUESTS)'
 
-load-fallback: ## load with every prefetch key fetched from a fake FHIR server (FALLBACK per query)
-	$(GO) run ./cmd/nencds-load -spawn -fallback $(FALLBACK) -c $(C) -d $(D) -floor=false
+load-fallback: ## every prefetch key fetched from a fake FHIR server waiting FALLBACK per query; p50 / one query
+	$(GO) run ./cmd/nencds-load -spawn -fallback $(FALLBACK) -c $(C) -d $(D) -rounds 1 -floor=false -requests '$(REQUESTS)'
+
+load-memory: ## live heap and RSS every 10 s through D of load, after a 60 s warm-up that fills the bounded caches
+	$(GO) run ./cmd/nencds-load -spawn -floor=false -warmup 60s -c $(C) -d $(D) -rounds 1 -requests '$(REQUESTS)'
 
 deploy-validate: ## render deploy/ with kustomize and check it against the Kubernetes API types
 	cd deploy/validate && $(GO) test -count=1 ./...
