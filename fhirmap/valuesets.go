@@ -16,7 +16,7 @@ var codesCSV string
 // Code is one row of codes.csv: a code of a concept, with what nencds uses it for.
 type Code struct {
 	Concept string // e.g. "sunitinib", "ki67", "secondary-nen-liver"
-	Use     string // detect, order, exclude
+	Use     string // detect, order, exclude, answer (a value such as an ECOG answer, not a code to query)
 	System  string // a URI; the csv's "local" is LocalSystem
 	Code    string // e.g. "29593-1"; a prefix pattern ends in ".*" (C34.*, D3A.*)
 	Display string

@@ -47,12 +47,14 @@ var PrefetchKeys = []string{
 const loincSystem = "http://loinc.org"
 
 // ObservationCodes returns the token list of the observations query: every LOINC and
-// local code of the embedded value sets (fhirmap.Codes), as system|code, in file order.
+// local code of the embedded value sets (fhirmap.Codes) except answer codes, as
+// system|code, in file order.
 func ObservationCodes() string {
 	var parts []string
 	seen := map[string]bool{}
 	for _, c := range fhirmap.Codes() {
-		if (c.System != loincSystem && c.System != fhirmap.LocalSystem) || c.Prefix() {
+		// Answer codes (ECOG LL529-9 answers) are values, not observation codes.
+		if (c.System != loincSystem && c.System != fhirmap.LocalSystem) || c.Prefix() || c.Use == "answer" {
 			continue
 		}
 		tok := c.System + "|" + c.Code
