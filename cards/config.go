@@ -1,5 +1,12 @@
 package cards
 
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
 // Config holds the local policy: every threshold, window and limit that a site may
 // set differently, with the defaults of DefaultConfig documented on each field.
 // Rules read only Config and the Picture; nothing here is read from the environment.
@@ -127,4 +134,69 @@ func DefaultConfig() Config {
 			Lutathera: Guideline{"LUTATHERA (lutetium Lu 177 dotatate) US prescribing information", "https://dailymed.nlm.nih.gov/dailymed/search.cfm?query=lutathera"},
 		},
 	}
+}
+
+// Validate checks the ranges of c; each error names the JSON field. A SMART app URL
+// must be an absolute http(s) URL (the binary requires https outside -dev).
+func (rc Config) Validate() error {
+	var errs []error
+	check := func(ok bool, field, rule string) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s %s", field, rule))
+		}
+	}
+	check(rc.MaxCards >= 0, "maxCards", "must be 0 (no cap) or more")
+	if rc.SMARTAppURL != "" {
+		check(absURL(rc.SMARTAppURL, false), "smartAppUrl", "must be an absolute http(s) URL")
+	}
+	check(rc.ElderlyAge >= 18 && rc.ElderlyAge <= 120, "elderlyAge", "must be 18 to 120")
+	for _, e := range []struct {
+		name string
+		v    int
+	}{
+		{"ecogSurgeryMax", rc.ECOGSurgeryMax}, {"ecogChemoMax", rc.ECOGChemoMax},
+		{"ecogCarboplatinPreferred", rc.ECOGCarboplatinPreferred}, {"ecogOutsideAlgorithm", rc.ECOGOutsideAlgorithm},
+	} {
+		check(e.v >= 0 && e.v <= 5, e.name, "must be an ECOG score, 0 to 5")
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{
+		{"progressionWindowMonths", rc.ProgressionWindowMonths},
+		{"recent.chromograninADays", rc.Recent.ChromograninADays},
+		{"recent.fiveHIAADays", rc.Recent.FiveHIAADays},
+		{"recent.crossSectionalDays", rc.Recent.CrossSectionalDays},
+		{"recent.sstrImagingDays", rc.Recent.SSTRImagingDays},
+		{"recent.lvefBaselineDays", rc.Recent.LVEFBaselineDays},
+		{"cycleDaysChemo", rc.CycleDaysChemo}, {"cycleDaysOral", rc.CycleDaysOral},
+		{"followUpMonths", rc.FollowUpMonths}, {"imagingMonths", rc.ImagingMonths},
+		{"taskRepetitions", rc.TaskRepetitions},
+	} {
+		check(p.v > 0 && p.v <= 3650, p.name, "must be 1 to 3650")
+	}
+	check(rc.LVEFLowerLimit > 0 && rc.LVEFLowerLimit < 100, "lvefLowerLimit", "must be a percentage between 0 and 100")
+	check(rc.LVEFRelativeDrop > 0 && rc.LVEFRelativeDrop < 1, "lvefRelativeDrop", "must be a fraction between 0 and 1")
+	for _, g := range []struct {
+		name string
+		g    Guideline
+	}{
+		{"esmo", rc.Guidelines.ESMO}, {"enets", rc.Guidelines.ENETS}, {"who", rc.Guidelines.WHO},
+		{"nccn", rc.Guidelines.NCCN}, {"sutent", rc.Guidelines.Sutent}, {"afinitor", rc.Guidelines.Afinitor},
+		{"lutathera", rc.Guidelines.Lutathera},
+	} {
+		check(strings.TrimSpace(g.g.Label) != "", "guidelines."+g.name+".label", "is required")
+		check(absURL(g.g.URL, true), "guidelines."+g.name+".url", "must be an absolute https URL")
+	}
+	return errors.Join(errs...)
+}
+
+// absURL reports whether s is an absolute http(s) URL with a host (https only when
+// httpsOnly).
+func absURL(s string, httpsOnly bool) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil {
+		return false
+	}
+	return u.Scheme == "https" || (!httpsOnly && u.Scheme == "http")
 }

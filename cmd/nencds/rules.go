@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"strings"
 
 	"github.com/nencds/nencds/cards"
 )
@@ -70,58 +69,14 @@ func decodeRules(data []byte, rc *cards.Config) error {
 	return nil
 }
 
-// validateRules checks the ranges of a rules configuration; errors name the JSON field.
+// validateRules checks rc (cards.Config.Validate: ranges and well-formed URLs) and the
+// deployment policy on top: outside -dev the SMART app must be served over https.
 func validateRules(rc cards.Config, dev bool) error {
-	var errs []error
-	check := func(ok bool, field, rule string) {
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s %s", field, rule))
-		}
+	err := rc.Validate()
+	if rc.SMARTAppURL != "" && !dev && !absURL(rc.SMARTAppURL, true) {
+		err = errors.Join(err, errors.New("smartAppUrl must be an absolute https URL (http allowed with -dev)"))
 	}
-	check(rc.MaxCards >= 0, "maxCards", "must be 0 (no cap) or more")
-	if rc.SMARTAppURL != "" {
-		check(absURL(rc.SMARTAppURL, !dev), "smartAppUrl", "must be an absolute https URL (http allowed with -dev)")
-	}
-	check(rc.ElderlyAge >= 18 && rc.ElderlyAge <= 120, "elderlyAge", "must be 18 to 120")
-	for _, e := range []struct {
-		name string
-		v    int
-	}{
-		{"ecogSurgeryMax", rc.ECOGSurgeryMax}, {"ecogChemoMax", rc.ECOGChemoMax},
-		{"ecogCarboplatinPreferred", rc.ECOGCarboplatinPreferred}, {"ecogOutsideAlgorithm", rc.ECOGOutsideAlgorithm},
-	} {
-		check(e.v >= 0 && e.v <= 5, e.name, "must be an ECOG score, 0 to 5")
-	}
-	for _, p := range []struct {
-		name string
-		v    int
-	}{
-		{"progressionWindowMonths", rc.ProgressionWindowMonths},
-		{"recent.chromograninADays", rc.Recent.ChromograninADays},
-		{"recent.fiveHIAADays", rc.Recent.FiveHIAADays},
-		{"recent.crossSectionalDays", rc.Recent.CrossSectionalDays},
-		{"recent.sstrImagingDays", rc.Recent.SSTRImagingDays},
-		{"recent.lvefBaselineDays", rc.Recent.LVEFBaselineDays},
-		{"cycleDaysChemo", rc.CycleDaysChemo}, {"cycleDaysOral", rc.CycleDaysOral},
-		{"followUpMonths", rc.FollowUpMonths}, {"imagingMonths", rc.ImagingMonths},
-		{"taskRepetitions", rc.TaskRepetitions},
-	} {
-		check(p.v > 0 && p.v <= 3650, p.name, "must be 1 to 3650")
-	}
-	check(rc.LVEFLowerLimit > 0 && rc.LVEFLowerLimit < 100, "lvefLowerLimit", "must be a percentage between 0 and 100")
-	check(rc.LVEFRelativeDrop > 0 && rc.LVEFRelativeDrop < 1, "lvefRelativeDrop", "must be a fraction between 0 and 1")
-	for _, g := range []struct {
-		name string
-		g    cards.Guideline
-	}{
-		{"esmo", rc.Guidelines.ESMO}, {"enets", rc.Guidelines.ENETS}, {"who", rc.Guidelines.WHO},
-		{"nccn", rc.Guidelines.NCCN}, {"sutent", rc.Guidelines.Sutent}, {"afinitor", rc.Guidelines.Afinitor},
-		{"lutathera", rc.Guidelines.Lutathera},
-	} {
-		check(strings.TrimSpace(g.g.Label) != "", "guidelines."+g.name+".label", "is required")
-		check(absURL(g.g.URL, true), "guidelines."+g.name+".url", "must be an absolute https URL")
-	}
-	return errors.Join(errs...)
+	return err
 }
 
 // absURL reports whether s is an absolute http(s) URL with a host (https only when
