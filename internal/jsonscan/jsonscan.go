@@ -46,18 +46,30 @@ func Parse(data []byte) (*Index, bool) {
 	return x, true
 }
 
+// maxDepth is the nesting encoding/json accepts (its scanner's maxNestingDepth).
+const maxDepth = 10000
+
+// maxIndexed caps the containers an Index records (512 KiB), so that a body made of tiny
+// arrays cannot make the index several times its size; the cursors read the rest.
+const maxIndexed = 1 << 16
+
 func valid(data []byte, x *Index) bool {
 	var stackBuf [64]byte
 	stack := stackBuf[:0] // '{' or '[' per open container
 	var openBuf [64]int32
-	open := openBuf[:0] // with x: the index in x.opens of each open container
-	push := func(c byte, i int) {
+	open := openBuf[:0] // with x: the index in x.opens of each open container, or -1
+	push := func(c byte, i int) bool {
 		stack = append(stack, c)
 		if x != nil {
-			open = append(open, int32(len(x.opens)))
-			x.opens = append(x.opens, int32(i))
-			x.ends = append(x.ends, 0)
+			if len(x.opens) < maxIndexed {
+				open = append(open, int32(len(x.opens)))
+				x.opens = append(x.opens, int32(i))
+				x.ends = append(x.ends, 0)
+			} else {
+				open = append(open, -1)
+			}
 		}
+		return len(stack) <= maxDepth
 	}
 	i := skipWS(data, 0)
 	for {
@@ -73,7 +85,9 @@ func valid(data []byte, x *Index) bool {
 				i++
 				break
 			}
-			push('{', start)
+			if !push('{', start) {
+				return false
+			}
 			var ok bool
 			if i, ok = key(data, i); !ok {
 				return false
@@ -86,7 +100,9 @@ func valid(data []byte, x *Index) bool {
 				i++
 				break
 			}
-			push('[', start)
+			if !push('[', start) {
+				return false
+			}
 			continue
 		case c == '"':
 			var ok bool
@@ -141,7 +157,9 @@ func valid(data []byte, x *Index) bool {
 				stack = stack[:len(stack)-1]
 				i++
 				if x != nil {
-					x.ends[open[len(open)-1]] = int32(i)
+					if k := open[len(open)-1]; k >= 0 {
+						x.ends[k] = int32(i)
+					}
 					open = open[:len(open)-1]
 				}
 				continue

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -46,6 +47,42 @@ func TestValid(t *testing.T) {
 		if Valid(data[:len(data)-2]) {
 			t.Errorf("%s cut short: Valid = true", f)
 		}
+	}
+}
+
+func TestValidDepthAsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, depth := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
+		for _, open := range []string{"[", `{"a":`} {
+			closeBy := map[string]string{"[": "]", `{"a":`: "}"}[open]
+			data := []byte(strings.Repeat(open, depth) + "1" + strings.Repeat(closeBy, depth))
+			want := json.Valid(data)
+			if got := Valid(data); got != want {
+				t.Errorf("Valid at depth %d (%q): %v, json.Valid says %v", depth, open, got, want)
+			}
+			if _, got := Parse(data); got != want {
+				t.Errorf("Parse at depth %d (%q): %v, json.Valid says %v", depth, open, got, want)
+			}
+		}
+	}
+}
+
+func TestIndexCapped(t *testing.T) {
+	t.Parallel()
+	// More containers than the index records: the cursors still read every element.
+	n := maxIndexed + 100
+	data := []byte("[" + strings.Repeat("[1],", n) + `{"k":[2]}]`)
+	x, ok := Parse(data)
+	if !ok {
+		t.Fatal("Parse failed")
+	}
+	if len(x.opens) != maxIndexed {
+		t.Errorf("index holds %d containers, want the cap %d", len(x.opens), maxIndexed)
+	}
+	count, last := 0, ""
+	x.Elements(data, func(v []byte) bool { count, last = count+1, string(v); return true })
+	if count != n+1 || last != `{"k":[2]}` {
+		t.Errorf("Elements saw %d elements, last %q; want %d, {\"k\":[2]}", count, last, n+1)
 	}
 }
 
