@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,6 +60,20 @@ func decodeSeeds(tb testing.TB) [][]byte {
 // checkScans checks that whenever a fast path reads data, encoding/json reads the same.
 func checkScans(t *testing.T, data []byte) {
 	t.Helper()
+	// DecodeRequest answers as DecodeJSON does, limits included.
+	for _, l := range []Limits{{}, {MaxDepth: 3, MaxString: 12}} {
+		got, gotErr := DecodeRequest(data, l)
+		var want Request
+		wantErr := DecodeJSON(data, l, &want)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("DecodeRequest(%q, %+v) error %v, DecodeJSON %v", data, l, gotErr, wantErr)
+		}
+		if gotErr == nil {
+			if diff := cmp.Diff(want, *got, cmpopts.EquateEmpty(), cmpopts.IgnoreUnexported(Request{})); diff != "" {
+				t.Fatalf("DecodeRequest(%q, %+v) (-DecodeJSON +DecodeRequest):\n%s", data, l, diff)
+			}
+		}
+	}
 	x, valid := jsonscan.Parse(data)
 	if !valid {
 		return

@@ -216,14 +216,10 @@ func checkShape(data []byte, l Limits) error {
 // so the result and every error are those of DecodeJSON.
 func DecodeRequest(data []byte, l Limits) (*Request, error) {
 	l = l.withDefaults()
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := checkShape(data, l); err != nil {
-			return nil, err
-		}
-		if x, ok := jsonscan.Parse(data); ok {
-			if req, ok := scanRequest(x, data); ok {
-				return req, nil
-			}
+	// Valid JSON within the nesting and string limits (what checkShape checks).
+	if x, ok := jsonscan.ParseWithin(data, l.MaxDepth, l.MaxString); ok {
+		if req, ok := scanRequest(x, data); ok {
+			return req, nil
 		}
 	}
 	var req Request

@@ -23,7 +23,7 @@ import (
 // Valid reports whether data is exactly one JSON value, optionally surrounded by
 // whitespace, by the grammar encoding/json accepts (any byte from 0x20 up in strings,
 // invalid UTF-8 included).
-func Valid(data []byte) bool { return valid(data, nil) }
+func Valid(data []byte) bool { return valid(data, nil, maxDepth, math.MaxInt) }
 
 // Index is a document checked by Parse with the end of every object and array, so that
 // the cursors skip a nested value in one lookup instead of reading it again at every
@@ -35,12 +35,17 @@ type Index struct {
 }
 
 // Parse is Valid that also indexes the containers of data (nil when data is not valid).
-func Parse(data []byte) (*Index, bool) {
+func Parse(data []byte) (*Index, bool) { return ParseWithin(data, maxDepth, math.MaxInt) }
+
+// ParseWithin is Parse that also fails when objects and arrays nest deeper than depth or
+// a string (a key or a value) is longer than str bytes between its quotes, escapes as
+// sent.
+func ParseWithin(data []byte, depth, str int) (*Index, bool) {
 	if len(data) > math.MaxInt32 {
-		return nil, Valid(data)
+		return nil, false
 	}
 	x := &Index{data: data}
-	if !valid(data, x) {
+	if !valid(data, x, min(depth, maxDepth), str) {
 		return nil, false
 	}
 	return x, true
@@ -53,7 +58,7 @@ const maxDepth = 10000
 // arrays cannot make the index several times its size; the cursors read the rest.
 const maxIndexed = 1 << 16
 
-func valid(data []byte, x *Index) bool {
+func valid(data []byte, x *Index, depth, str int) bool {
 	var stackBuf [64]byte
 	stack := stackBuf[:0] // '{' or '[' per open container
 	var openBuf [64]int32
@@ -69,7 +74,7 @@ func valid(data []byte, x *Index) bool {
 				open = append(open, -1)
 			}
 		}
-		return len(stack) <= maxDepth
+		return len(stack) <= depth
 	}
 	i := skipWS(data, 0)
 	for {
@@ -82,6 +87,9 @@ func valid(data []byte, x *Index) bool {
 			start := i
 			i = skipWS(data, i+1)
 			if i < len(data) && data[i] == '}' {
+				if len(stack) >= depth { // an empty object nests too
+					return false
+				}
 				i++
 				break
 			}
@@ -89,7 +97,7 @@ func valid(data []byte, x *Index) bool {
 				return false
 			}
 			var ok bool
-			if i, ok = key(data, i); !ok {
+			if i, ok = key(data, i, str); !ok {
 				return false
 			}
 			continue
@@ -97,6 +105,9 @@ func valid(data []byte, x *Index) bool {
 			start := i
 			i = skipWS(data, i+1)
 			if i < len(data) && data[i] == ']' {
+				if len(stack) >= depth {
+					return false
+				}
 				i++
 				break
 			}
@@ -106,7 +117,7 @@ func valid(data []byte, x *Index) bool {
 			continue
 		case c == '"':
 			var ok bool
-			if i, ok = validString(data, i); !ok {
+			if i, ok = validString(data, i, str); !ok {
 				return false
 			}
 		case c == 't':
@@ -147,7 +158,7 @@ func valid(data []byte, x *Index) bool {
 				i = skipWS(data, i+1)
 				if top == '{' {
 					var ok bool
-					if i, ok = key(data, i); !ok {
+					if i, ok = key(data, i, str); !ok {
 						return false
 					}
 				}
@@ -170,11 +181,11 @@ func valid(data []byte, x *Index) bool {
 }
 
 // key reads `"name" :` and the whitespace after the colon.
-func key(data []byte, i int) (int, bool) {
+func key(data []byte, i, str int) (int, bool) {
 	if i >= len(data) || data[i] != '"' {
 		return i, false
 	}
-	i, ok := validString(data, i)
+	i, ok := validString(data, i, str)
 	if !ok {
 		return i, false
 	}
@@ -206,9 +217,10 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// validString checks the string starting at data[i] == '"' and returns the index after
-// its closing quote.
-func validString(data []byte, i int) (int, bool) {
+// validString checks the string starting at data[i] == '"', at most str bytes long, and
+// returns the index after its closing quote.
+func validString(data []byte, i, str int) (int, bool) {
+	start := i
 	i++
 	for i < len(data) {
 		c := data[i]
@@ -218,7 +230,7 @@ func validString(data []byte, i int) (int, bool) {
 		}
 		switch c {
 		case '"':
-			return i + 1, true
+			return i + 1, i-start-1 <= str
 		case '\\':
 			if i+1 >= len(data) {
 				return i, false

@@ -55,13 +55,18 @@ func TestValidDepthAsEncodingJSON(t *testing.T) {
 	for _, depth := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
 		for _, open := range []string{"[", `{"a":`} {
 			closeBy := map[string]string{"[": "]", `{"a":`: "}"}[open]
-			data := []byte(strings.Repeat(open, depth) + "1" + strings.Repeat(closeBy, depth))
-			want := json.Valid(data)
-			if got := Valid(data); got != want {
-				t.Errorf("Valid at depth %d (%q): %v, json.Valid says %v", depth, open, got, want)
-			}
-			if _, got := Parse(data); got != want {
-				t.Errorf("Parse at depth %d (%q): %v, json.Valid says %v", depth, open, got, want)
+			for _, data := range [][]byte{
+				[]byte(strings.Repeat(open, depth) + "1" + strings.Repeat(closeBy, depth)),
+				[]byte(strings.Repeat(open, depth-1) + "[]" + strings.Repeat(closeBy, depth-1)),
+				[]byte(strings.Repeat(open, depth-1) + "{}" + strings.Repeat(closeBy, depth-1)),
+			} {
+				want := json.Valid(data)
+				if got := Valid(data); got != want {
+					t.Errorf("Valid at depth %d (%q...): %v, json.Valid says %v", depth, data[:12], got, want)
+				}
+				if _, got := Parse(data); got != want {
+					t.Errorf("Parse at depth %d (%q...): %v, json.Valid says %v", depth, data[:12], got, want)
+				}
 			}
 		}
 	}
