@@ -164,25 +164,50 @@ func hasGradeMismatchNote(p *fhirmap.Picture, ref string) bool {
 }
 
 func hasMiNEN(p *fhirmap.Picture) bool {
+	un := unconfirmedRefs(p)
 	for _, d := range p.Diagnoses {
-		if d.Morphology == "8154/3" || d.Concept == "morph-minen" {
+		if confirmedDiagnosis(d) && (d.Morphology == "8154/3" || d.Concept == "morph-minen") {
 			return true
 		}
 	}
 	for _, m := range p.Morphologies {
-		if m.Code == "8154/3" {
+		if !un[m.Ref] && m.Code == "8154/3" {
 			return true
 		}
 	}
 	return false
 }
 
+// confirmedDiagnosis: verificationStatus confirmed or absent. GUIDELINE §2: an
+// unconfirmed, provisional or differential diagnosis goes to the summary and work-up
+// cards only; it never decides the classification (differentiation, morphology, site).
+func confirmedDiagnosis(d fhirmap.Diagnosis) bool {
+	return d.VerificationStatus == "" || d.VerificationStatus == "confirmed"
+}
+
+// unconfirmedRefs are the references of the diagnoses that are not confirmed: the
+// morphology and differentiation facts fhirmap derived from them carry the same
+// reference and are left out of the classification too.
+func unconfirmedRefs(p *fhirmap.Picture) map[string]bool {
+	var un map[string]bool
+	for _, d := range p.Diagnoses {
+		if !confirmedDiagnosis(d) && d.Ref != "" {
+			if un == nil {
+				un = map[string]bool{}
+			}
+			un[d.Ref] = true
+		}
+	}
+	return un
+}
+
 // differentiation decides well/poor: an explicit differentiation observation wins (the
 // most recent); otherwise morphology and diagnosis codes. Well and poor both derived
 // from codes is a conflict (reported as "conflict", differentiation unknown).
 func differentiation(p *fhirmap.Picture, c *Classification) (fhirmap.Differentiation, fhirmap.Source, string) {
+	un := unconfirmedRefs(p)
 	for _, f := range p.Differentiation {
-		if f.From == "observation" && f.Value != fhirmap.DiffUnknown {
+		if f.From == "observation" && f.Value != fhirmap.DiffUnknown && !un[f.Ref] {
 			return f.Value, f.Source, "observation"
 		}
 	}
@@ -193,17 +218,17 @@ func differentiation(p *fhirmap.Picture, c *Classification) (fhirmap.Differentia
 	}
 	var cands []cand
 	for _, f := range p.Differentiation {
-		if f.Value != fhirmap.DiffUnknown {
+		if f.Value != fhirmap.DiffUnknown && !un[f.Ref] {
 			cands = append(cands, cand{f.Value, f.Source, f.From})
 		}
 	}
 	for _, m := range p.Morphologies {
-		if m.Differentiation != fhirmap.DiffUnknown {
+		if m.Differentiation != fhirmap.DiffUnknown && !un[m.Ref] {
 			cands = append(cands, cand{m.Differentiation, m.Source, "ICD-O-3 " + m.Code})
 		}
 	}
 	for _, d := range p.Diagnoses {
-		if d.Differentiation != fhirmap.DiffUnknown {
+		if d.Differentiation != fhirmap.DiffUnknown && confirmedDiagnosis(d) {
 			cands = append(cands, cand{d.Differentiation, d.Source, "diagnosis code " + firstCode(d.Codes)})
 		}
 	}
@@ -225,8 +250,23 @@ func firstCode(cs []fhirmap.Coding) string {
 	return cs[0].Code
 }
 
-// primarySite is the site of the first NEN diagnosis that names one.
+// primarySite is the site of the first confirmed NEN diagnosis that names one (an
+// unconfirmed diagnosis never decides the site the rules act on).
 func primarySite(p *fhirmap.Picture) fhirmap.Site {
+	for _, d := range p.Diagnoses {
+		if confirmedDiagnosis(d) && d.Site != fhirmap.SiteUnknown {
+			return d.Site
+		}
+	}
+	return fhirmap.SiteUnknown
+}
+
+// summarySite is the site the nen-summary card names: the confirmed one, else the
+// site of an unconfirmed diagnosis (the summary shows unconfirmed diagnoses, marked).
+func summarySite(p *fhirmap.Picture) fhirmap.Site {
+	if s := primarySite(p); s != fhirmap.SiteUnknown {
+		return s
+	}
 	for _, d := range p.Diagnoses {
 		if d.Site != fhirmap.SiteUnknown {
 			return d.Site

@@ -20,9 +20,10 @@ func ruleSummary(e *eval) []draftCard {
 	if !e.nen() {
 		return nil
 	}
-	summary := string(e.cls.Category) + ", " + siteText(e.site) + ", " + extentText(e.p)
+	site := summarySite(e.p)
+	summary := string(e.cls.Category) + ", " + siteText(site) + ", " + extentText(e.p)
 	if !e.malignant {
-		summary = "Benign carcinoid tumour (D3A), " + siteText(e.site)
+		summary = "Benign carcinoid tumour (D3A), " + siteText(site)
 	}
 	if st := e.primary.VerificationStatus; !e.confirmed {
 		summary += " (diagnosis " + st + ")"

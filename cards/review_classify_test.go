@@ -1,0 +1,84 @@
+package cards
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nencds/nencds/fhirmap"
+)
+
+// unconfirmedDiag adds a second NEN diagnosis with the given verification status
+// (and the morphology / differentiation facts fhirmap derives from it).
+func unconfirmedDiag(status, concept string, site fhirmap.Site, diff fhirmap.Differentiation, code string) opt {
+	return func(p *fhirmap.Picture) {
+		s := src("Condition/nen-"+status, day(2025, 12, 1))
+		s.Caveat = "verification status " + status
+		p.Diagnoses = append(p.Diagnoses, fhirmap.Diagnosis{
+			ConditionFact: fhirmap.ConditionFact{
+				Source: s, Codes: []fhirmap.Coding{{System: "http://hl7.org/fhir/sid/icd-10-cm", Code: code}},
+				Text: "Neuroendocrine neoplasm", ClinicalStatus: "active", VerificationStatus: status,
+			},
+			Concept: concept, Site: site, Differentiation: diff,
+		})
+		if diff != fhirmap.DiffUnknown {
+			p.Differentiation = append(p.Differentiation, fhirmap.DifferentiationFact{Source: s, Value: diff, From: "ICD-10-CM " + code})
+		}
+	}
+}
+
+// GUIDELINE §2, principles 1 and 5: an unconfirmed, provisional or differential
+// diagnosis never decides the classification. A differential C7A.1 (poorly
+// differentiated) beside a confirmed C7A.8 with Ki-67 30 % is "NEN, grade
+// undetermined", not NEC, and no platinum is suggested.
+func TestClassifyIgnoresUnconfirmedDiagnoses(t *testing.T) {
+	t.Parallel()
+	for _, status := range []string{"differential", "provisional", "unconfirmed"} {
+		t.Run(status, func(t *testing.T) {
+			t.Parallel()
+			p := picture(nenNoDiff(fhirmap.SiteUnknown), unconfirmedDiag(status, "nec-any-site", fhirmap.SiteUnknown, fhirmap.DiffPoor, "C7A.1"),
+				ki67(30, "Observation/k", day(2026, 1, 1)), liverMets(), ecog(0))
+			c := Classify(p)
+			if diff := cmp.Diff(CatUndetermined, c.Category); diff != "" {
+				t.Errorf("category (-want +got):\n%s", diff)
+			}
+			r := evaluateCfg(noCap(), p)
+			if d := drugsSuggested(t, r); len(d) > 0 {
+				t.Errorf("drugs suggested from a %s diagnosis: %v", status, d)
+			}
+			if hasTopic(r, TopicNECFirstLine) {
+				t.Errorf("nec-first-line fired from a %s C7A.1", status)
+			}
+			if !hasTopic(r, TopicClassificationIncomplete) {
+				t.Errorf("no classification-incomplete card: %v", topics(r))
+			}
+			// The unconfirmed diagnosis still appears in the summary.
+			if s := card(r, TopicSummary); s == nil || !strings.Contains(s.Detail, "Condition/nen-"+status) {
+				t.Errorf("summary does not show the %s diagnosis", status)
+			}
+		})
+	}
+}
+
+// A differential pancreatic NET diagnosis does not make a confirmed NEN of unknown
+// site pancreatic (site decides pnet-targeted).
+func TestClassifySiteFromConfirmedOnly(t *testing.T) {
+	t.Parallel()
+	p := picture(diag("nen-other", fhirmap.SiteUnknown, fhirmap.DiffWell, "C7A.8"), unconfirmedDiag("differential", "pnet", fhirmap.SitePancreas, fhirmap.DiffWell, "C25.4"),
+		ki67(10, "Observation/k", day(2026, 1, 1)), liverMets(), progression(day(2026, 5, 1)), ecog(0))
+	if got := primarySite(p); got != fhirmap.SiteUnknown {
+		t.Errorf("primarySite = %q, want unknown (the pancreas diagnosis is differential)", got)
+	}
+	if r := evaluateCfg(noCap(), p); hasTopic(r, TopicPNETTargeted) {
+		t.Errorf("pnet-targeted fired from a differential pancreatic diagnosis: %v", topics(r))
+	}
+	// A differential MiNEN morphology does not make the tumour a MiNEN either.
+	q := picture(smallBowelNET(), ki67(10, "Observation/k", day(2026, 1, 1)), func(p *fhirmap.Picture) {
+		unconfirmedDiag("provisional", "morph-minen", fhirmap.SiteUnknown, fhirmap.DiffUnknown, "C7A.8")(p)
+		p.Diagnoses[1].Morphology = "8154/3"
+		p.Morphologies = append(p.Morphologies, fhirmap.Morphology{Source: p.Diagnoses[1].Source, Code: "8154/3"})
+	})
+	if c := Classify(q); c.Category != CatNETG2 {
+		t.Errorf("category %q, want NET G2 (the MiNEN morphology is provisional)", c.Category)
+	}
+}
