@@ -146,7 +146,7 @@ func Classify(p *fhirmap.Picture) Classification {
 		}
 	}
 	if c.DiffFrom == "conflict" {
-		c.Incomplete = append(c.Incomplete, "conflicting differentiation on record (well and poorly differentiated)")
+		// The conflicting facts were named by differentiation.
 		if c.Category != CatMiNEN && !c.OutsideSite {
 			c.Category = CatUndetermined
 		}
@@ -201,24 +201,27 @@ func unconfirmedRefs(p *fhirmap.Picture) map[string]bool {
 	return un
 }
 
-// differentiation decides well/poor: an explicit differentiation observation wins (the
-// most recent); otherwise morphology and diagnosis codes. Well and poor both derived
-// from codes is a conflict (reported as "conflict", differentiation unknown).
+// differentiation decides well/poor from every confirmed source: differentiation
+// observations, ICD-O-3 morphology (Condition or Observation) and the diagnosis codes
+// (ICD-10-CM C7A.0x / C7A.1, SNOMED). No source overrides another (principles 1, 2,
+// 5): any well/poor disagreement is a conflict (reported as "conflict", differentiation
+// unknown, and the conflicting facts named in c.Incomplete).
 func differentiation(p *fhirmap.Picture, c *Classification) (fhirmap.Differentiation, fhirmap.Source, string) {
 	un := unconfirmedRefs(p)
-	for _, f := range p.Differentiation {
-		if f.From == "observation" && f.Value != fhirmap.DiffUnknown && !un[f.Ref] {
-			return f.Value, f.Source, "observation"
-		}
-	}
 	type cand struct {
 		v    fhirmap.Differentiation
 		src  fhirmap.Source
 		from string
 	}
 	var cands []cand
+	// Observations first: when all sources agree, the explicit statement is cited.
 	for _, f := range p.Differentiation {
-		if f.Value != fhirmap.DiffUnknown && !un[f.Ref] {
+		if f.From == "observation" && f.Value != fhirmap.DiffUnknown && !un[f.Ref] {
+			cands = append(cands, cand{f.Value, f.Source, f.From})
+		}
+	}
+	for _, f := range p.Differentiation {
+		if f.From != "observation" && f.Value != fhirmap.DiffUnknown && !un[f.Ref] {
 			cands = append(cands, cand{f.Value, f.Source, f.From})
 		}
 	}
@@ -235,12 +238,39 @@ func differentiation(p *fhirmap.Picture, c *Classification) (fhirmap.Differentia
 	if len(cands) == 0 {
 		return fhirmap.DiffUnknown, fhirmap.Source{}, ""
 	}
+	conflict := false
 	for _, x := range cands[1:] {
 		if x.v != cands[0].v {
-			return fhirmap.DiffUnknown, fhirmap.Source{}, "conflict"
+			conflict = true
 		}
 	}
-	return cands[0].v, cands[0].src, cands[0].from
+	if !conflict {
+		return cands[0].v, cands[0].src, cands[0].from
+	}
+	// Name every distinct fact once: value, how it was read, reference, date.
+	var named []string
+	seen := map[string]bool{}
+	for _, x := range cands {
+		s := "well differentiated (" + x.from
+		if x.v == fhirmap.DiffPoor {
+			s = "poorly differentiated (" + x.from
+		}
+		if x.src.Ref != "" {
+			s += ", " + x.src.Ref
+		}
+		if x.src.DateText != "" {
+			s += ", " + x.src.DateText
+		} else if !x.src.Date.IsZero() {
+			s += ", " + x.src.Date.Format("2006-01-02")
+		}
+		s += ")"
+		if !seen[s] {
+			seen[s] = true
+			named = append(named, s)
+		}
+	}
+	c.Incomplete = append(c.Incomplete, "conflicting differentiation on record: "+strings.Join(named, " vs "))
+	return fhirmap.DiffUnknown, fhirmap.Source{}, "conflict"
 }
 
 func firstCode(cs []fhirmap.Coding) string {

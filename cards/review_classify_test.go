@@ -82,3 +82,64 @@ func TestClassifySiteFromConfirmedOnly(t *testing.T) {
 		t.Errorf("category %q, want NET G2 (the MiNEN morphology is provisional)", c.Category)
 	}
 }
+
+// Principles 1, 2 and 5: a differentiation observation does not silently override a
+// conflicting morphology or diagnosis code. Any well/poor disagreement among the
+// confirmed sources leaves the grade undetermined, names the conflicting facts on a
+// classification-incomplete card, and no treatment of either branch is suggested.
+func TestClassifyDifferentiationConflict(t *testing.T) {
+	t.Parallel()
+	everything := []opt{liverMets(), progression(day(2026, 5, 1)), sstr(fhirmap.SSTRPositive, 4), syndrome(), ecog(0), age(60)}
+	tests := []struct {
+		name  string
+		opts  []opt
+		facts []string // must all be named on the classification-incomplete card
+	}{
+		{"small cell 8041/3 + observation well + Ki-67 8 %", []opt{
+			diag("nen-small-intestine", fhirmap.SiteSmallIntestine, fhirmap.DiffPoor, "C7A.012"),
+			func(p *fhirmap.Picture) {
+				p.Diagnoses[0].Morphology = "8041/3"
+				p.Morphologies = append(p.Morphologies, fhirmap.Morphology{Source: p.Diagnoses[0].Source, Code: "8041/3", Differentiation: fhirmap.DiffPoor})
+			},
+			diffObs(fhirmap.DiffWell), ki67(8, "Observation/k", day(2026, 1, 1)),
+		}, []string{"well differentiated (observation, Observation/diff", "poorly differentiated (ICD-O-3 8041/3, Condition/nen"}},
+		{"8249/3 + observation poor + Ki-67 30 %", []opt{
+			smallBowelNET(),
+			morphology("8249/3", fhirmap.DiffWell),
+			diffObs(fhirmap.DiffPoor), ki67(30, "Observation/k", day(2026, 1, 1)),
+		}, []string{"poorly differentiated (observation, Observation/diff", "well differentiated (ICD-O-3 8249/3, Observation/morph"}},
+		{"C7A.1 + observation well", []opt{necDiag(), diffObs(fhirmap.DiffWell), ki67(30, "Observation/k", day(2026, 1, 1))},
+			[]string{"well differentiated (observation", "poorly differentiated (diagnosis code C7A.1, Condition/nen"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := picture(append(tt.opts, everything...)...)
+			c := Classify(p)
+			if c.Category != CatUndetermined || c.DiffFrom != "conflict" {
+				t.Errorf("category %q from %q, want %q from conflict", c.Category, c.DiffFrom, CatUndetermined)
+			}
+			r := evaluateCfg(noCap(), p)
+			for _, tp := range treatmentTopics {
+				if hasTopic(r, tp) {
+					t.Errorf("treatment card %s fired with conflicting differentiation", tp)
+				}
+			}
+			if d := drugsSuggested(t, r); len(d) > 0 {
+				t.Errorf("drugs suggested with conflicting differentiation: %v", d)
+			}
+			ci := card(r, TopicClassificationIncomplete)
+			if ci == nil {
+				t.Fatalf("no classification-incomplete card: %v", topics(r))
+			}
+			for _, f := range tt.facts {
+				if !strings.Contains(ci.Detail, f) {
+					t.Errorf("classification-incomplete card does not name %q:\n%s", f, ci.Detail)
+				}
+			}
+			if s := card(r, TopicSummary); s == nil || !strings.HasPrefix(s.Summary, string(CatUndetermined)) {
+				t.Errorf("summary %+v, want %s", s, CatUndetermined)
+			}
+		})
+	}
+}

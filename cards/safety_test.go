@@ -66,7 +66,7 @@ func TestSafetyBranches(t *testing.T) {
 		"NEC first line": picture(append([]opt{pancreaticNEC(), ki67(70, "Observation/ki67", day(2026, 3, 1))}, everything...)...),
 		"NEC after platinum": picture(append([]opt{pancreaticNEC(), ki67(70, "Observation/ki67", day(2026, 3, 1)),
 			therapy("cisplatin", false, day(2025, 10, 1))}, everything...)...),
-		"NEC from differentiation observation": picture(append([]opt{pancreaticNET(), diffObs(fhirmap.DiffPoor), ki67(70, "Observation/ki67", day(2026, 3, 1))}, everything...)...),
+		"NEC from differentiation observation": picture(append([]opt{nenNoDiff(fhirmap.SitePancreas), diffObs(fhirmap.DiffPoor), ki67(70, "Observation/ki67", day(2026, 3, 1))}, everything...)...),
 	}
 	for name, p := range necs {
 		r := evaluateCfg(noCap(), p)
