@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nencds/nencds/fhirmap"
 )
@@ -126,6 +127,9 @@ func (en *Engine) Evaluate(p *fhirmap.Picture) Response {
 			if n := uncodedNote(suggestedDrugs(dc)...); n != "" {
 				dc.extra = append(dc.extra, n)
 			}
+			if n := unidentifiedNote(e.p, suggestedDrugs(dc)); n != "" {
+				dc.extra = append(dc.extra, n)
+			}
 			c := en.build(r, dc)
 			if c.validate(false) != nil {
 				// Unreachable by construction (tests assert it); never emit a bad card.
@@ -212,6 +216,21 @@ func drugsAllowed(e *eval, drugs []string) bool {
 		}
 	}
 	return true
+}
+
+// unidentifiedNote is the line every card that suggests starting a drug adds when
+// active (or possibly active) medication records could not be identified: one of them
+// may be the suggested drug (safety principle 3). It names the records.
+func unidentifiedNote(p *fhirmap.Picture, drugs []string) string {
+	if len(drugs) == 0 || len(p.UnidentifiedMedications) == 0 {
+		return ""
+	}
+	refs := make([]string, 0, len(p.UnidentifiedMedications))
+	for _, s := range p.UnidentifiedMedications {
+		refs = append(refs, "`"+s.Ref+"`")
+	}
+	return fmt.Sprintf("**%d active medication record(s) could not be identified; check the medication list before ordering** (%s).",
+		len(p.UnidentifiedMedications), strings.Join(refs, ", "))
 }
 
 // suggestedDrugs lists the drug concepts of a card's suggestions, once each.

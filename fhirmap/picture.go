@@ -127,6 +127,13 @@ type Picture struct {
 	Procedures []Procedure `json:"procedures,omitempty"`
 	OpenOrders []OpenOrder `json:"openOrders,omitempty"`
 
+	// UnidentifiedMedications are the medication records (MedicationRequest or
+	// MedicationStatement) that are active, on hold or of unknown status but whose drug
+	// could not be identified (an unresolved Medication reference without display, or no
+	// code or name that can be read). Each also has a Note. Such a record may be a drug
+	// that a card would suggest starting (safety principle 3): the cards warn.
+	UnidentifiedMedications []Source `json:"unidentifiedMedications,omitempty"`
+
 	// Notes are the data-quality notes: every normalisation, skip, rejection and conflict.
 	Notes []Note `json:"notes,omitempty"`
 }
@@ -375,7 +382,9 @@ type Therapy struct {
 	// MatchedBy is "rxnorm-ingredient", "product-code" or "text".
 	MatchedBy string `json:"matchedBy"`
 	// Active: status active or on-hold (request) / active, intended, on-hold (statement),
-	// and not ended before Picture.At.
+	// or status unknown or missing (possibly active: Caveat "status unknown"), and not
+	// ended before Picture.At. Caveat "matched by a code not yet verified ..." marks a
+	// drug detected by a codes.csv code that is not verified (detection only).
 	Active bool      `json:"active"`
 	Start  time.Time `json:"start,omitzero"`
 	End    time.Time `json:"end,omitzero"`

@@ -179,6 +179,7 @@ func (m *mapper) finish() {
 	sortNewest(m.p.Performance, func(d Performance) Source { return d.Source })
 	sortNewest(m.p.DiseaseStatus, func(d DiseaseStatus) Source { return d.Source })
 	sortNewest(m.p.Therapies, func(d Therapy) Source { return d.Source })
+	sortNewest(m.p.UnidentifiedMedications, func(d Source) Source { return d })
 	sortNewest(m.p.Procedures, func(d Procedure) Source { return d.Source })
 	sortNewest(m.p.OpenOrders, func(d OpenOrder) Source { return d.Source })
 	m.extent()

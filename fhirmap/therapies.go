@@ -100,8 +100,9 @@ func (m *mapper) medicationRequest(r rawRes) {
 		m.note(NoteSkipped, r.ref, "MedicationRequest skipped: cancelled")
 		return
 	case "":
-		m.note(NoteRejected, r.ref, "MedicationRequest has no status; skipped")
-		return
+		// A request without a status is invalid FHIR, but it may be a drug the patient
+		// takes (principle 3): read like status unknown (possibly active).
+		m.note(NoteCaveat, r.ref, "MedicationRequest has no status; read as status unknown (possibly active)")
 	}
 	pm := pendingMed{status: st, draft: st == "draft", concept: &mr.MedicationCodeableConcept, medRef: normRef(str(mr.MedicationReference.Reference)), medText: str(mr.MedicationReference.Display)}
 	pm.contained = containedMedication(r.raw, pm.medRef)
@@ -139,8 +140,7 @@ func (m *mapper) medicationStatement(r rawRes) {
 		m.note(NoteSkipped, r.ref, "MedicationStatement skipped: not taken")
 		return
 	case "":
-		m.note(NoteRejected, r.ref, "MedicationStatement has no status; skipped")
-		return
+		m.note(NoteCaveat, r.ref, "MedicationStatement has no status; read as status unknown (possibly active)")
 	}
 	pm := pendingMed{status: st, statement: true, concept: &ms.MedicationCodeableConcept, medRef: normRef(str(ms.MedicationReference.Reference)), medText: str(ms.MedicationReference.Display)}
 	pm.contained = containedMedication(r.raw, pm.medRef)
@@ -151,9 +151,12 @@ func (m *mapper) medicationStatement(r rawRes) {
 }
 
 // matchDrugs finds the drugs of a medication concept: RxNorm ingredient codes, then
-// known product codes, then (last resort) drug names in the text.
+// known product codes, then drug names in the text, and last a code that codes.csv
+// lists but has not verified. Such a match is for DETECTION only (a drug the patient
+// may take is not suggested again, principle 3) and carries the caveat
+// CaveatUnverifiedCode; unverified codes never go into orders.
 func matchDrugs(cc *fhir.CodeableConcept, extraText string) []Therapy {
-	var out []Therapy
+	var out, unverified []Therapy
 	seen := map[string]bool{}
 	if cc != nil {
 		for _, mc := range conceptsOf(cc) {
@@ -164,7 +167,11 @@ func matchDrugs(cc *fhir.CodeableConcept, extraText string) []Therapy {
 			} else if mc.Code.System == sysHCPCS && con == "lutathera" {
 				by = MatchedByProductCode
 			}
-			if !slices.Contains(Drugs, con) || !mc.verified() || seen[con] {
+			if !slices.Contains(Drugs, con) || seen[con] {
+				continue
+			}
+			if !mc.verified() {
+				unverified = append(unverified, Therapy{Source: Source{Caveat: CaveatUnverifiedCode}, Drug: con, MatchedBy: by})
 				continue
 			}
 			seen[con] = true
@@ -174,6 +181,7 @@ func matchDrugs(cc *fhir.CodeableConcept, extraText string) []Therapy {
 	if len(out) > 0 {
 		return out
 	}
+
 	text := strings.ToLower(ccWords(cc) + " " + extraText)
 	for _, drug := range Drugs {
 		for _, w := range drugWords[drug] {
@@ -185,6 +193,36 @@ func matchDrugs(cc *fhir.CodeableConcept, extraText string) []Therapy {
 	}
 	if len(out) == 0 && containsWord(text, "lutetium") && containsWord(text, "dotatate") {
 		out = append(out, Therapy{Drug: "lutathera", MatchedBy: MatchedByText})
+	}
+	if len(out) == 0 && strings.TrimSpace(text) == "" {
+		// No name to read: the unverified code is all there is (detection only).
+		out = dedupDrugs(unverified)
+	}
+	return out
+}
+
+// unverifiedOverridden lists the drugs that an unverified code names but the record's
+// own name does not (e.g. RxNorm 7617 labelled "ondansetron"): not counted, but noted.
+func unverifiedOverridden(cc *fhir.CodeableConcept, found []Therapy) []string {
+	var out []string
+	for _, mc := range conceptsOf(cc) {
+		con := strings.TrimSuffix(mc.Code.Concept, "-product")
+		if mc.verified() || !slices.Contains(Drugs, con) || slices.Contains(out, con) ||
+			slices.ContainsFunc(found, func(t Therapy) bool { return t.Drug == con }) {
+			continue
+		}
+		out = append(out, con+" (code "+mc.Coding.Code+")")
+	}
+	return out
+}
+
+// dedupDrugs keeps the first Therapy of each drug.
+func dedupDrugs(ts []Therapy) []Therapy {
+	var out []Therapy
+	for _, t := range ts {
+		if !slices.ContainsFunc(out, func(o Therapy) bool { return o.Drug == t.Drug }) {
+			out = append(out, t)
+		}
 	}
 	return out
 }
@@ -228,13 +266,26 @@ func (m *mapper) finishTherapies() {
 		if pm.draft {
 			// A proposal, not a therapy: recorded as an open order of each drug it names.
 			for _, t := range drugs {
-				m.p.OpenOrders = append(m.p.OpenOrders, OpenOrder{Source: pm.src, ResourceType: "MedicationRequest",
+				src := pm.src
+				src.Caveat = joinCaveat(src.Caveat, t.Caveat)
+				m.p.OpenOrders = append(m.p.OpenOrders, OpenOrder{Source: src, ResourceType: "MedicationRequest",
 					Codes: allCodings(cc), Text: text, Drug: t.Drug, MatchedBy: t.MatchedBy})
 			}
 			continue
 		}
+		if pm.status != "completed" && pm.status != "stopped" {
+			for _, d := range unverifiedOverridden(cc, drugs) {
+				m.note(NoteCaveat, pm.src.Ref, "the not yet verified code for "+d+" is contradicted by the medication's name; not counted as that drug: check the medication list")
+			}
+		}
+		if len(drugs) == 0 {
+			m.unidentifiedMedication(pm, cc)
+			continue
+		}
 		for _, t := range drugs {
+			matchCaveat := t.Caveat
 			t.Source = pm.src
+			t.Caveat = joinCaveat(t.Caveat, matchCaveat)
 			t.Text = text
 			if s, ok := parseDate(pm.start); ok {
 				t.Start = s
@@ -243,11 +294,17 @@ func (m *mapper) finishTherapies() {
 				t.End = e
 			}
 			t.Active = therapyActive(pm.status, pm.statement, t.End, m.in.At)
-			if pm.status == "unknown" {
-				t.Caveat = CaveatUnknownStatus
+			if pm.status == "unknown" || pm.status == "" {
+				t.Caveat = joinCaveat(t.Caveat, CaveatUnknownStatus)
+				if t.Active {
+					m.note(NoteCaveat, pm.src.Ref, t.Drug+": status unknown; counted as possibly active")
+				}
 			}
 			if t.MatchedBy == MatchedByText {
 				m.note(NoteCaveat, pm.src.Ref, t.Drug+" recognised by name in the medication text, not by a code")
+			}
+			if matchCaveat == CaveatUnverifiedCode {
+				m.note(NoteCaveat, pm.src.Ref, t.Drug+" matched by a code not yet verified (detection only: never used in orders)")
 			}
 			m.p.Therapies = append(m.p.Therapies, t)
 			if t.Drug == "lutathera" {
@@ -259,12 +316,47 @@ func (m *mapper) finishTherapies() {
 	}
 }
 
+// unidentifiedMedication records a medication record whose drug could not be
+// identified at all: no drug matched AND no name to read (no text or display; a
+// referenced Medication that is not in the record and no reference display; a bare
+// code). A record that names another drug (e.g. metformin) is identified: it is simply
+// not one of Drugs. When the record is active, on hold or of unknown status, it may be
+// one of the drugs nencds would suggest: a data-quality note, and the source goes to
+// Picture.UnidentifiedMedications so that the cards that suggest starting a drug warn.
+func (m *mapper) unidentifiedMedication(pm pendingMed, cc *fhir.CodeableConcept) {
+	if strings.TrimSpace(ccWords(cc)) != "" || strings.TrimSpace(pm.medText) != "" {
+		return
+	}
+	var end time.Time
+	if e, ok := parseDate(pm.end); ok {
+		end = e
+	}
+	if !therapyActive(pm.status, pm.statement, end, m.in.At) {
+		return
+	}
+	why := "no medication code or name"
+	switch {
+	case pm.medRef != "" && cc == nil:
+		why = "the referenced " + pm.medRef + " is not in the record and the reference has no display"
+	case len(allCodings(cc)) > 0:
+		why = "its code is not one nencds knows and it carries no name"
+	}
+	status := pm.status
+	if status == "" {
+		status = "missing"
+	}
+	m.note(NoteCaveat, pm.src.Ref, pm.src.Ref+": drug could not be identified ("+why+"); status "+status+
+		": it may be an anticancer drug the patient takes; check the medication list before ordering")
+	m.p.UnidentifiedMedications = append(m.p.UnidentifiedMedications, pm.src)
+}
+
 // therapyActive: status active or on-hold (request) / active, intended, on-hold
-// (statement), and not ended before at.
+// (statement), or unknown / missing (possibly active, principle 3), and not ended
+// before at.
 func therapyActive(status string, statement bool, end, at time.Time) bool {
 	var ok bool
 	switch status {
-	case "active", "on-hold":
+	case "active", "on-hold", "unknown", "":
 		ok = true
 	case "intended":
 		ok = statement
