@@ -3,6 +3,7 @@ package cards
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nencds/nencds/fhirmap"
 )
@@ -59,11 +60,13 @@ func (c Classification) WellDifferentiatedNET() bool {
 // Classify applies GUIDELINE §3 to the picture.
 func Classify(p *fhirmap.Picture) Classification {
 	var c Classification
-	if len(p.Ki67) > 0 {
-		c.Ki67 = &p.Ki67[0]
+	// The most recent value grades; of several values of the newest day, the higher
+	// (conservative; fhirmap orders them so, this holds for any Picture).
+	if i := newestHighest(len(p.Ki67), func(i int) (time.Time, float64) { return p.Ki67[i].Date, p.Ki67[i].Percent }); i >= 0 {
+		c.Ki67 = &p.Ki67[i]
 	}
-	if len(p.Mitoses) > 0 {
-		c.Mitoses = &p.Mitoses[0]
+	if i := newestHighest(len(p.Mitoses), func(i int) (time.Time, float64) { return p.Mitoses[i].Date, p.Mitoses[i].Per2mm2 }); i >= 0 {
+		c.Mitoses = &p.Mitoses[i]
 	}
 	for i := range p.GradeLabels {
 		if p.GradeLabels[i].Grade > 0 {
@@ -152,6 +155,33 @@ func Classify(p *fhirmap.Picture) Classification {
 		}
 	}
 	return c
+}
+
+// newestHighest returns the index of the highest value among those of the same
+// calendar day as the first (the most recent; lists are newest first), or -1.
+func newestHighest(n int, get func(int) (time.Time, float64)) int {
+	if n == 0 {
+		return -1
+	}
+	best := 0
+	d0, v := get(0)
+	if d0.IsZero() {
+		return 0
+	}
+	y, m, d := d0.UTC().Date()
+	for i := 1; i < n; i++ {
+		di, vi := get(i)
+		if di.IsZero() {
+			continue
+		}
+		if yi, mi, dd := di.UTC().Date(); yi != y || mi != m || dd != d {
+			continue
+		}
+		if vi > v {
+			best, v = i, vi
+		}
+	}
+	return best
 }
 
 func hasGradeMismatchNote(p *fhirmap.Picture, ref string) bool {

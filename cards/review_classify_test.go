@@ -143,3 +143,24 @@ func TestClassifyDifferentiationConflict(t *testing.T) {
 		})
 	}
 }
+
+// Two Ki-67 values on the same date: the higher one grades (conservative), whatever
+// their order in the Picture, and the grade-discordance card fires.
+func TestKi67SameDateHigherGrades(t *testing.T) {
+	t.Parallel()
+	for _, order := range [][2]float64{{2, 8}, {8, 2}} {
+		p := picture(smallBowelNET(), ki67(order[0], "Observation/ki67-0", day(2026, 1, 1)), ki67(order[1], "Observation/ki67-1", day(2026, 1, 1)))
+		c := Classify(p)
+		if c.Category != CatNETG2 || c.Ki67 == nil || c.Ki67.Percent != 8 {
+			t.Errorf("order %v: category %q from Ki-67 %+v, want NET G2 from 8 %%", order, c.Category, c.Ki67)
+		}
+		r := evaluateCfg(noCap(), p)
+		if !hasTopic(r, TopicGradeDiscordance) {
+			t.Errorf("order %v: no grade-discordance card for 2 %% and 8 %% on the same date: %v", order, topics(r))
+		}
+	}
+	// An older, higher value does not grade.
+	if c := Classify(picture(smallBowelNET(), ki67(2, "Observation/new", day(2026, 2, 1)), ki67(8, "Observation/old", day(2026, 1, 1)))); c.Category != CatNETG1 {
+		t.Errorf("category %q, want NET G1 (the newest value)", c.Category)
+	}
+}

@@ -11,7 +11,7 @@ import (
 //
 // When: a confirmed, malignant NEN is on record and its Ki-67 values give different
 // WHO grades (e.g. Ki-67 8 % in 2021 = G2, 35 % in 2026 = G3), or its mitotic counts
-// do. Each kind is compared with itself: a Ki-67 grade that differs from the mitotic
+// do — also values of the same date (the higher one grades). Each kind is compared with itself: a Ki-67 grade that differs from the mitotic
 // grade of the same specimen is not discordance but the WHO rule "the higher of the
 // two" (Classify applies it). Values that cannot be graded are left out.
 // Then: a warning card listing each value with its date and specimen (tumour
@@ -67,7 +67,7 @@ func ruleGradeDiscordance(e *eval) []draftCard {
 		indicator: Warning,
 		summary:   fmt.Sprintf("NEN grade discordance: G%d to G%d across specimens or dates; MDT review", lo, hi),
 		reason: "The proliferation values on record give different grades. This may reflect tumour heterogeneity or a change of grade over time; " +
-			"the most recent value is used for the category. Review which specimen represents the disease now.",
+			"the most recent value is used for the category (of several values of the same date, the higher). Review which specimen represents the disease now.",
 		facts:       facts,
 		guideline:   e.cfg.Guidelines.WHO,
 		suggestions: sugg,

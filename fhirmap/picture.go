@@ -102,7 +102,8 @@ type Picture struct {
 	// CarcinoidSyndrome holds carcinoid syndrome conditions (E34.0, SNOMED 35868009).
 	CarcinoidSyndrome []ConditionFact `json:"carcinoidSyndrome,omitempty"`
 
-	// Classification inputs.
+	// Classification inputs. Ki67 and Mitoses are ordered newest first by calendar
+	// day, and within one day the higher value first (the conservative value grades).
 	Ki67            []Ki67                `json:"ki67,omitempty"`
 	Mitoses         []MitoticCount        `json:"mitoses,omitempty"`
 	GradeLabels     []GradeLabel          `json:"gradeLabels,omitempty"`

@@ -165,8 +165,8 @@ func (m *mapper) finish() {
 	sortNewest(m.p.Diagnoses, func(d Diagnosis) Source { return d.Source })
 	sortNewest(m.p.Secondaries, func(d Secondary) Source { return d.Source })
 	sortNewest(m.p.CarcinoidSyndrome, func(d ConditionFact) Source { return d.Source })
-	sortNewest(m.p.Ki67, func(d Ki67) Source { return d.Source })
-	sortNewest(m.p.Mitoses, func(d MitoticCount) Source { return d.Source })
+	sortNewestHigherFirst(m.p.Ki67, func(d Ki67) (Source, float64) { return d.Source, d.Percent })
+	sortNewestHigherFirst(m.p.Mitoses, func(d MitoticCount) (Source, float64) { return d.Source, d.Per2mm2 })
 	sortNewest(m.p.GradeLabels, func(d GradeLabel) Source { return d.Source })
 	sortNewest(m.p.Morphologies, func(d Morphology) Source { return d.Source })
 	sortNewest(m.p.Differentiation, func(d DifferentiationFact) Source { return d.Source })
@@ -191,6 +191,34 @@ func (m *mapper) finish() {
 func sortNewest[T any](xs []T, src func(T) Source) {
 	slices.SortStableFunc(xs, func(a, b T) int {
 		sa, sb := src(a), src(b)
+		if c := sb.Date.Compare(sa.Date); c != 0 {
+			return c
+		}
+		return cmp.Compare(sa.Ref, sb.Ref)
+	})
+}
+
+// sortNewestHigherFirst orders grading values newest first by calendar day (UTC); among
+// the values of one day the higher value comes first, so that the value that grades
+// (the first) is the conservative one, never the one whose resource id sorts first.
+// Then by time, then by Ref. Undated values come last.
+func sortNewestHigherFirst[T any](xs []T, get func(T) (Source, float64)) {
+	day := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		u := t.UTC()
+		return time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	slices.SortStableFunc(xs, func(a, b T) int {
+		sa, va := get(a)
+		sb, vb := get(b)
+		if c := day(sb.Date).Compare(day(sa.Date)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(vb, va); c != 0 {
+			return c
+		}
 		if c := sb.Date.Compare(sa.Date); c != 0 {
 			return c
 		}
