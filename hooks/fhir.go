@@ -96,8 +96,9 @@ type FHIROptions struct {
 	RequestTimeout time.Duration
 }
 
-// FHIRClient reads FHIR resources for the prefetch fallback. It follows redirects only on
-// the same scheme and host, and next links only under the same base; the access token is
+// FHIRClient reads FHIR resources for the prefetch fallback. It follows redirects and
+// next links only under the same base (scheme, host, port and path prefix, no dot
+// segments); the access token is
 // sent to the named server for the one request and kept nowhere.
 type FHIRClient struct {
 	http           *http.Client
@@ -128,9 +129,18 @@ func NewFHIRClient(o FHIROptions) *FHIRClient {
 				if len(via) >= 3 {
 					return errors.New("too many redirects")
 				}
+				// Every redirect target passes the same check as a next link, so the
+				// token never follows a redirect out of the fhirServer base.
+				base, _ := req.Context().Value(baseKey{}).(*url.URL)
+				if base == nil {
+					return errRedirectBase
+				}
 				first := via[0].URL
-				if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+				if !strings.EqualFold(req.URL.Scheme, first.Scheme) || !strings.EqualFold(req.URL.Host, first.Host) {
 					return errRedirectHost
+				}
+				if !underBaseURL(req.URL, base) {
+					return errRedirectBase
 				}
 				return nil
 			},
@@ -141,7 +151,13 @@ func NewFHIRClient(o FHIROptions) *FHIRClient {
 	}
 }
 
-var errRedirectHost = errors.New("redirect to another host refused")
+var (
+	errRedirectHost = errors.New("redirect to another host refused")
+	errRedirectBase = errors.New("redirect out of the fhirServer base refused")
+)
+
+// baseKey carries the fhirServer base of a fetch in its request context, for CheckRedirect.
+type baseKey struct{}
 
 // fetchError is a failed fetch with a client-safe reason.
 type fetchError struct {
@@ -186,7 +202,7 @@ func (c *FHIRClient) Pages(ctx context.Context, base *url.URL, token, first stri
 			return nil, &fetchError{reason: "a next link leaves the fhirServer base"}
 		}
 		seen[next] = true
-		page, err := c.get(ctx, token, next)
+		page, err := c.get(ctx, base, token, next)
 		if err != nil {
 			return nil, err
 		}
@@ -203,11 +219,18 @@ func (c *FHIRClient) Pages(ctx context.Context, base *url.URL, token, first stri
 	return pages, nil
 }
 
-// underBase reports whether raw is an absolute URL on base's scheme and host whose path
-// is base's path or below it.
+// underBase reports whether raw is an absolute URL under base (underBaseURL).
 func underBase(raw string, base *url.URL) bool {
 	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.User != nil {
+	return err == nil && underBaseURL(u, base)
+}
+
+// underBaseURL reports whether u is an absolute URL on base's scheme, host and port,
+// without userinfo, whose path is base's path or below it on a segment boundary and has
+// no dot segment (plain or percent-encoded) nor backslash that a server could resolve
+// out of the base.
+func underBaseURL(u, base *url.URL) bool {
+	if u == nil || !u.IsAbs() || u.User != nil || u.Opaque != "" || u.Host == "" || hasDotSegment(u) {
 		return false
 	}
 	nb := normalBase(base)
@@ -215,9 +238,34 @@ func underBase(raw string, base *url.URL) bool {
 	return nu == nb || strings.HasPrefix(nu, nb+"/")
 }
 
-func (c *FHIRClient) get(ctx context.Context, token, target string) (json.RawMessage, error) {
+// hasDotSegment reports whether the path of u has a "." or ".." segment, written plainly
+// or percent-encoded (once or more), or a backslash (which some servers read as "/").
+func hasDotSegment(u *url.URL) bool {
+	for _, p := range []string{u.Path, u.RawPath, u.EscapedPath()} {
+		if strings.Contains(p, `\`) {
+			return true
+		}
+		for _, seg := range strings.Split(p, "/") {
+			// Unescape repeatedly: %252e%252e reads as .. on a server that decodes twice.
+			for range 4 {
+				d, err := url.PathUnescape(seg)
+				if err != nil || d == seg {
+					break
+				}
+				seg = d
+			}
+			if seg == "." || seg == ".." || strings.Contains(seg, `\`) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (c *FHIRClient) get(ctx context.Context, base *url.URL, token, target string) (json.RawMessage, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.requestTimeout)
 	defer cancel()
+	ctx = context.WithValue(ctx, baseKey{}, base)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, &fetchError{reason: "invalid FHIR URL", err: err}
@@ -231,6 +279,8 @@ func (c *FHIRClient) get(ctx context.Context, token, target string) (json.RawMes
 		switch {
 		case errors.Is(err, errRedirectHost):
 			return nil, &fetchError{reason: "the FHIR server redirected to another host"}
+		case errors.Is(err, errRedirectBase):
+			return nil, &fetchError{reason: "the FHIR server redirected out of the fhirServer base"}
 		case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 			return nil, &fetchError{reason: "the FHIR server did not answer in time", err: ctx.Err()}
 		}
