@@ -143,6 +143,64 @@ func (m *mapper) observation(r rawRes) {
 	}
 }
 
+// mitoticUnit is what the unit of a mitotic count says about its area.
+type mitoticUnit int
+
+const (
+	mitOther   mitoticUnit = iota // not an area we can convert: rejected
+	mitPer2mm2                    // per 2 mm² (the WHO 2019 unit)
+	mitPerMM2                     // per mm²: × 2
+	mitNoUnit                     // no unit: read as per 2 mm², with a caveat
+	mitHPF                        // per high-power field(s): rejected (field area unknown)
+)
+
+// mitoticUnitOf classifies the unit of a mitotic count: UCUM-like forms ("/2.mm2",
+// "{mitoses}/(2.mm2)", "/2mm2", "1/mm2") and text ("per 2 mm2", "mitoses/2 mm²").
+// The UCUM code is tried first, then the human-readable unit.
+func mitoticUnitOf(v obsValue) mitoticUnit {
+	if v.q == nil {
+		return mitNoUnit
+	}
+	code, unit := strings.TrimSpace(str(v.q.Code)), strings.TrimSpace(str(v.q.Unit))
+	if code == "" && unit == "" {
+		return mitNoUnit
+	}
+	for _, u := range []string{code, unit} {
+		if u == "" {
+			continue
+		}
+		if k := classifyMitoticUnit(u); k != mitOther {
+			return k
+		}
+	}
+	return mitOther
+}
+
+func classifyMitoticUnit(raw string) mitoticUnit {
+	u := strings.ToLower(raw)
+	if strings.Contains(u, "hpf") || strings.Contains(u, "high power") || strings.Contains(u, "high-power") {
+		return mitHPF
+	}
+	for _, r := range [][2]string{
+		{"²", "2"}, {"^", ""}, {"{mitoses}", ""}, {"{mitosis}", ""}, {"{mitotic figures}", ""}, {"{mitoticfigures}", ""},
+		{"mitotic figures", ""}, {"mitoses", ""}, {"mitosis", ""}, {"per", "/"}, {"(", ""}, {")", ""}, {".", ""},
+		{"square millimetres", "mm2"}, {"square millimeters", "mm2"}, {"sq mm", "mm2"}, {"sq. mm", "mm2"}, {" ", ""},
+	} {
+		u = strings.ReplaceAll(u, r[0], r[1])
+	}
+	u = strings.TrimPrefix(u, "1/")
+	u = strings.TrimPrefix(u, "/")
+	switch u {
+	case "2mm2":
+		return mitPer2mm2
+	case "mm2":
+		return mitPerMM2
+	case "":
+		return mitNoUnit // an annotation only, e.g. "{mitoses}"
+	}
+	return mitOther
+}
+
 // obsFact reads one observation value of a known concept.
 func (m *mapper) obsFact(mc matched, v obsValue, src Source, specimen string) {
 	ref := src.Ref
@@ -159,12 +217,24 @@ func (m *mapper) obsFact(mc matched, v obsValue, src Source, specimen string) {
 		if !ok {
 			return
 		}
-		if u := strings.ToLower(quantityUnit(v.q)); strings.Contains(u, "hpf") {
-			m.note(NoteRejected, ref, "mitotic count per high-power field is not a count per 2 mm²; rejected")
-			return
-		}
 		if f < 0 {
 			m.note(NoteRejected, ref, "mitotic count "+raw+" is negative; rejected")
+			return
+		}
+		unit := mitoticUnitOf(v)
+		switch unit {
+		case mitPer2mm2:
+		case mitPerMM2:
+			m.note(NoteNormalised, ref, "mitotic count "+raw+" is per mm²: read as "+fmtNum(f*2)+" per 2 mm² (× 2)")
+			f *= 2
+		case mitNoUnit:
+			m.note(NoteCaveat, ref, "mitotic count "+raw+" has no unit: read as per 2 mm² (WHO 2019); check the pathology report")
+			src.Caveat = joinCaveat(src.Caveat, "no unit: read as per 2 mm²")
+		case mitHPF:
+			m.note(NoteRejected, ref, "mitotic count per high-power field is not a count per 2 mm²; rejected")
+			return
+		default:
+			m.note(NoteRejected, ref, "mitotic count unit "+strconvQuote(quantityUnit(v.q))+" is not per 2 mm² or per mm²; rejected")
 			return
 		}
 		m.p.Mitoses = append(m.p.Mitoses, MitoticCount{Source: src, Per2mm2: f, Specimen: specimen})

@@ -300,47 +300,76 @@ func dedupe(xs []string) []string {
 	return out
 }
 
-// gradeMismatches notes every grade label that the Ki-67 value contradicts. The Ki-67
-// compared is the one of the same specimen, else of the same day, else the most recent.
+// gradeMismatches notes every grade label that the computed grade contradicts. The
+// computed grade is the WHO 2019 one: the higher of the Ki-67 grade and the mitotic
+// grade. Each value compared is the one of the same specimen, else the nearest in time
+// within a month, else the only one (one label, one value: the same tumour).
 func (m *mapper) gradeMismatches() {
-	if len(m.p.Ki67) == 0 {
+	if len(m.p.Ki67) == 0 && len(m.p.Mitoses) == 0 {
 		return
 	}
 	for _, g := range m.p.GradeLabels {
 		if g.Grade == 0 {
 			continue
 		}
-		k, found := Ki67{}, false
-		if g.Specimen != "" {
-			for _, kk := range m.p.Ki67 {
-				if kk.Specimen == g.Specimen {
-					k, found = kk, true
-					break
-				}
-			}
+		ki := pairedValue(g, m.p.Ki67, func(k Ki67) (Source, string) { return k.Source, k.Specimen }, len(m.p.GradeLabels))
+		mi := pairedValue(g, m.p.Mitoses, func(x MitoticCount) (Source, string) { return x.Source, x.Specimen }, len(m.p.GradeLabels))
+		kg, mg := 0, 0
+		var parts []string
+		if ki >= 0 {
+			k := m.p.Ki67[ki]
+			kg = Ki67Grade(k.Percent)
+			parts = append(parts, "Ki-67 "+fmtNum(k.Percent)+" % ("+k.Ref+") = G"+fmtNum(float64(kg)))
 		}
-		if !found && !g.Date.IsZero() {
-			// The Ki-67 nearest in time, within a month (the same pathology work-up).
-			best := maxGradeGap
-			for _, kk := range m.p.Ki67 {
-				if kk.Date.IsZero() {
-					continue
-				}
-				if gap := kk.Date.Sub(g.Date).Abs(); gap <= best {
-					k, found, best = kk, true, gap
-				}
-			}
+		if mi >= 0 {
+			x := m.p.Mitoses[mi]
+			mg = MitoticGrade(x.Per2mm2)
+			parts = append(parts, "mitotic count "+fmtNum(x.Per2mm2)+" per 2 mm² ("+x.Ref+") = G"+fmtNum(float64(mg)))
 		}
-		if !found && len(m.p.Ki67) == 1 && len(m.p.GradeLabels) == 1 {
-			k, found = m.p.Ki67[0], true // one of each: they describe the same tumour
-		}
-		if !found {
+		computed := max(kg, mg)
+		if computed == 0 || computed == g.Grade {
 			continue
 		}
-		if kg := Ki67Grade(k.Percent); kg != g.Grade {
-			m.note(NoteGradeMismatch, g.Ref, "grade label "+strconvQuote(g.Label)+" contradicts Ki-67 "+fmtNum(k.Percent)+" % ("+k.Ref+"), which is G"+fmtNum(float64(kg))+"; the Ki-67 value wins")
+		if len(parts) == 1 {
+			m.note(NoteGradeMismatch, g.Ref, "grade label "+strconvQuote(g.Label)+" contradicts "+parts[0]+"; the numeric value wins")
+			continue
+		}
+		m.note(NoteGradeMismatch, g.Ref, "grade label "+strconvQuote(g.Label)+" contradicts the computed grade G"+fmtNum(float64(computed))+
+			" (the higher of "+strings.Join(parts, " and ")+"); the numeric values win")
+	}
+}
+
+// pairedValue finds the value (index into xs, -1 if none) that describes the same
+// specimen or work-up as the grade label g.
+func pairedValue[T any](g GradeLabel, xs []T, get func(T) (Source, string), labels int) int {
+	if g.Specimen != "" {
+		for i, x := range xs {
+			if _, sp := get(x); sp == g.Specimen {
+				return i
+			}
 		}
 	}
+	if !g.Date.IsZero() {
+		// The value nearest in time, within a month (the same pathology work-up); the
+		// first of equally near ones (lists are newest first, higher first per day).
+		best, found := maxGradeGap, -1
+		for i, x := range xs {
+			s, _ := get(x)
+			if s.Date.IsZero() {
+				continue
+			}
+			if gap := s.Date.Sub(g.Date).Abs(); gap < best || (gap == best && found < 0) {
+				found, best = i, gap
+			}
+		}
+		if found >= 0 {
+			return found
+		}
+	}
+	if len(xs) == 1 && labels == 1 {
+		return 0
+	}
+	return -1
 }
 
 // maxGradeGap is how far apart a grade label and a Ki-67 may be to be compared.
