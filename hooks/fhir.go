@@ -26,8 +26,8 @@ type FHIRPolicy struct {
 // Allow returns the parsed base of server if the policy lets it be fetched for a client
 // that lists trusted. Its error message is client-safe.
 func (p FHIRPolicy) Allow(server string, trusted []string) (*url.URL, error) {
-	u, err := url.Parse(server)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+	u, err := ParseFHIRBase(server)
+	if err != nil {
 		return nil, errors.New("fhirServer is not a valid base URL")
 	}
 	host := u.Hostname()
@@ -57,6 +57,30 @@ func (p FHIRPolicy) Allow(server string, trusted []string) (*url.URL, error) {
 		}
 	}
 	return nil, errors.New("fhirServer is not a trusted FHIR server for this client")
+}
+
+// ParseFHIRBase parses a fhirServer: an absolute URL with a host and nothing a server
+// could read otherwise than as a base: no userinfo, no query (not even an empty one: a
+// trailing "?"), no fragment (not even a trailing "#"), no dot segment (plain or
+// percent-encoded) and no backslash. The result is the base alone (scheme, host, path),
+// from which fetch URLs are built.
+func ParseFHIRBase(server string) (*url.URL, error) {
+	u, err := url.Parse(server)
+	switch {
+	case err != nil:
+		return nil, errors.New("not a URL")
+	case !u.IsAbs() || u.Host == "" || u.Opaque != "":
+		return nil, errors.New("not an absolute URL")
+	case u.User != nil:
+		return nil, errors.New("has credentials")
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, errors.New("has a query")
+	case u.Fragment != "" || strings.Contains(server, "#"):
+		return nil, errors.New("has a fragment")
+	case hasDotSegment(u):
+		return nil, errors.New("has a dot segment or backslash")
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}, nil
 }
 
 func isLoopback(host string) bool {
@@ -186,8 +210,36 @@ func reasonOf(err error) string {
 
 // Pages reads first (a URL under base) and then every next link, up to the page cap,
 // only under base. A next link seen before ends the reading (a loop has nothing new).
-// A page that is an OperationOutcome, or a Bundle carrying an error or fatal issue, fails.
+// A page that is an OperationOutcome, or a Bundle carrying an error or fatal issue, fails;
+// so does any page that is not a search Bundle (type searchset or collection).
 func (c *FHIRClient) Pages(ctx context.Context, base *url.URL, token, first string) ([]json.RawMessage, error) {
+	return c.pages(ctx, base, token, first, searchBundle)
+}
+
+// Patient reads the Patient id at target (a URL under base); anything else fails.
+func (c *FHIRClient) Patient(ctx context.Context, base *url.URL, token, target, id string) (json.RawMessage, error) {
+	pages, err := c.pages(ctx, base, token, target, func(p *peeked) string {
+		if p.ResourceType != "Patient" || p.ID != id {
+			return "the FHIR server answered with something other than the Patient of context.patientId"
+		}
+		return ""
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pages[0], nil
+}
+
+// searchBundle accepts a search result page.
+func searchBundle(p *peeked) string {
+	if p.ResourceType != "Bundle" || (p.Type != "searchset" && p.Type != "collection") {
+		return "the FHIR server answered with something other than a search Bundle"
+	}
+	return ""
+}
+
+// pages is Pages with accept judging every page ("" accepts, else the client-safe reason).
+func (c *FHIRClient) pages(ctx context.Context, base *url.URL, token, first string, accept func(*peeked) string) ([]json.RawMessage, error) {
 	var pages []json.RawMessage
 	seen := map[string]bool{}
 	next := first
@@ -212,6 +264,9 @@ func (c *FHIRClient) Pages(ctx context.Context, base *url.URL, token, first stri
 		}
 		if p.failed() {
 			return nil, &fetchError{reason: "the FHIR server answered with an OperationOutcome"}
+		}
+		if reason := accept(p); reason != "" {
+			return nil, &fetchError{reason: reason}
 		}
 		pages = append(pages, page)
 		next = p.next()
@@ -317,6 +372,7 @@ func redact(err error) error {
 type peeked struct {
 	ResourceType string      `json:"resourceType"`
 	ID           string      `json:"id"`
+	Type         string      `json:"type"`
 	Issue        []peekIssue `json:"issue"`
 	Link         []peekLink  `json:"link"`
 	Entry        []peekEntry `json:"entry"`
@@ -368,7 +424,7 @@ func peekIn(x *jsonscan.Index, doc json.RawMessage) (*peeked, error) {
 }
 
 var (
-	peekedFields   = []string{"resourceType", "id", "issue", "link", "entry"}
+	peekedFields   = []string{"resourceType", "id", "issue", "link", "entry", "type"}
 	issueFields    = []string{"severity"}
 	linkFields     = []string{"relation", "url"}
 	entryFields    = []string{"resource"}
@@ -385,6 +441,8 @@ func scanPeek(x *jsonscan.Index, doc []byte) (*peeked, bool) {
 			return scanString(v, &p.ResourceType)
 		case 1:
 			return scanString(v, &p.ID)
+		case 5:
+			return scanString(v, &p.Type)
 		case 2:
 			return scanIssues(x, v, &p.Issue)
 		case 3:
@@ -399,7 +457,7 @@ func scanPeek(x *jsonscan.Index, doc []byte) (*peeked, bool) {
 				p.Link = append(p.Link, l)
 				return ok
 			})
-		default:
+		default: // entry
 			return scanArray(x, v, func(e []byte) bool {
 				var pe peekEntry
 				ok := scanObject(x, e, entryFields, func(_ int, v []byte) bool {

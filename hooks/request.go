@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net/url"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -320,21 +319,21 @@ func (req *Request) Validate(svc Service) error {
 	if pv.PatientID == "" {
 		return Errorf(KindInvalid, "context.patientId is required")
 	}
-	if !fhirID.MatchString(pv.PatientID) {
+	if !fhirID.MatchString(pv.PatientID) || strings.Trim(pv.PatientID, ".") == "" {
 		return Errorf(KindInvalid, "context.patientId must be a bare FHIR id (e.g. \"123\", not \"Patient/123\")")
 	}
 	if pv.UserID == "" {
 		return Errorf(KindInvalid, "context.userId is required")
 	}
-	if pv.EncounterID != "" && !fhirID.MatchString(pv.EncounterID) {
+	if pv.EncounterID != "" && (!fhirID.MatchString(pv.EncounterID) || strings.Trim(pv.EncounterID, ".") == "") {
 		return Errorf(KindInvalid, "context.encounterId must be a bare FHIR id")
 	}
 	req.PatientView = pv
 
 	if req.FHIRServer != "" {
-		u, err := url.Parse(req.FHIRServer)
-		if err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-			return Errorf(KindInvalid, "fhirServer must be an absolute http(s) base URL without credentials, query or fragment")
+		u, err := ParseFHIRBase(req.FHIRServer)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+			return Errorf(KindInvalid, "fhirServer must be an absolute http(s) base URL without credentials, query, fragment or dot segments")
 		}
 	}
 	if a := req.FHIRAuthorization; a != nil {

@@ -54,7 +54,7 @@ type Resolver struct {
 
 type job struct {
 	key   string
-	first string // the absolute URL to read first
+	first string // the absolute URL to read first; "" for the key's template under the base
 	pages []json.RawMessage
 	err   error
 }
@@ -89,7 +89,7 @@ func (r *Resolver) Resolve(ctx context.Context, req *Request, client auth.Client
 				continue
 			}
 		}
-		jobs = append(jobs, &job{key: key, first: fallbackURL(req.FHIRServer, key, pid)})
+		jobs = append(jobs, &job{key: key}) // the template, read from fhirServer (run)
 	}
 
 	if len(jobs) > 0 {
@@ -141,6 +141,7 @@ func (r *Resolver) run(ctx context.Context, req *Request, client auth.Client, jo
 	if err != nil {
 		return refuse(err.Error())
 	}
+	pid := req.PatientView.PatientID
 	token := ""
 	if req.FHIRAuthorization != nil {
 		token = req.FHIRAuthorization.AccessToken
@@ -157,7 +158,18 @@ func (r *Resolver) run(ctx context.Context, req *Request, client auth.Client, jo
 		go func() {
 			defer wg.Done()
 			fctx, end := r.Stage.start(ctx, StageFetch, j.key)
-			j.pages, j.err = r.FHIR.Pages(fctx, base, token, j.first)
+			switch {
+			case j.first != "": // next links of a prefetched Bundle
+				j.pages, j.err = r.FHIR.Pages(fctx, base, token, j.first)
+			case j.key == KeyPatient:
+				var p json.RawMessage
+				p, j.err = r.FHIR.Patient(fctx, base, token, fallbackURL(base, j.key, pid), pid)
+				if j.err == nil {
+					j.pages = []json.RawMessage{p}
+				}
+			default:
+				j.pages, j.err = r.FHIR.Pages(fctx, base, token, fallbackURL(base, j.key, pid))
+			}
 			end(j.err)
 		}()
 	}
@@ -165,7 +177,19 @@ func (r *Resolver) run(ctx context.Context, req *Request, client auth.Client, jo
 	return nil
 }
 
-// fallbackURL is the URL the fallback reads for key.
-func fallbackURL(base, key, patientID string) string {
-	return strings.TrimRight(base, "/") + "/" + expand(PrefetchTemplates()[key], url.PathEscape(patientID))
+// fallbackURL is the URL the fallback reads for key: the key's template under base (a
+// ParseFHIRBase result), built as a url.URL, never by joining strings.
+func fallbackURL(base *url.URL, key, patientID string) string {
+	t := PrefetchTemplates()[key]
+	p, q, _ := strings.Cut(t, "?")
+	u := &url.URL{
+		Scheme:   base.Scheme,
+		Host:     base.Host,
+		Path:     strings.TrimRight(base.Path, "/") + "/" + expand(p, patientID),
+		RawQuery: expand(q, url.QueryEscape(patientID)),
+	}
+	if base.RawPath != "" {
+		u.RawPath = strings.TrimRight(base.EscapedPath(), "/") + "/" + expand(p, url.PathEscape(patientID))
+	}
+	return u.String()
 }
