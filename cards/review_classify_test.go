@@ -164,3 +164,17 @@ func TestKi67SameDateHigherGrades(t *testing.T) {
 		t.Errorf("category %q, want NET G1 (the newest value)", c.Category)
 	}
 }
+
+// NET G3 by mitoses alone (Ki-67 2 %, 30 mitoses per 2 mm²): the outside-algorithm card
+// does not claim that Ki-67 is above 20 %.
+func TestOutsideAlgorithmNETG3ByMitoses(t *testing.T) {
+	t.Parallel()
+	r := evaluateCfg(noCap(), picture(smallBowelNET(), ki67(2, "Observation/k", day(2026, 1, 1)), mitoses(30)))
+	c := card(r, TopicOutsideAlgorithm)
+	if c == nil {
+		t.Fatalf("no outside-algorithm card: %v", topics(r))
+	}
+	if strings.Contains(c.Summary, "Ki-67 > 20 %)") || !strings.Contains(c.Summary, "mitoses > 20 per 2 mm²") {
+		t.Errorf("summary %q misstates why the NET is G3", c.Summary)
+	}
+}

@@ -33,7 +33,7 @@ func ruleOutsideAlgorithm(e *eval) []draftCard {
 			options = "Options for discussion (information only): a poorly differentiated lung or thymus carcinoma is treated along thoracic (small cell lung cancer) pathways, outside this digestive NEN guideline."
 		}
 	case e.cls.Category == CatNETG3:
-		why = "NET G3 (well differentiated, Ki-67 > 20 %)"
+		why = "NET G3 (well differentiated, Ki-67 > 20 % or mitoses > 20 per 2 mm²)"
 		options = "Options for discussion (information only): surgery when resectable, somatostatin analogue when SSTR-positive, PRRT, everolimus or sunitinib, temozolomide-based chemotherapy."
 	case e.cls.Category == CatNEC && e.ecog != nil && e.ecog.Score >= e.cfg.ECOGOutsideAlgorithm:
 		why = fmt.Sprintf("NEC with ECOG %d", e.ecog.Score)
