@@ -384,11 +384,17 @@ func sameDay(a, b time.Time) bool {
 func (m *mapper) conflicts() {
 	var well, poor []string
 	for _, d := range m.p.Differentiation {
+		ref := d.Ref
+		if strings.HasPrefix(d.Caveat, "verification status ") {
+			// An unconfirmed diagnosis: named as such (the rules classify from
+			// confirmed facts only).
+			ref += " (" + strings.SplitN(d.Caveat, ";", 2)[0] + ")"
+		}
 		switch d.Value {
 		case DiffWell:
-			well = append(well, d.Ref)
+			well = append(well, ref)
 		case DiffPoor:
-			poor = append(poor, d.Ref)
+			poor = append(poor, ref)
 		}
 	}
 	if len(well) > 0 && len(poor) > 0 {

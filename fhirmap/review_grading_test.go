@@ -146,3 +146,26 @@ func TestGradeMismatchUsesCombinedGrade(t *testing.T) {
 		})
 	}
 }
+
+// A differentiation conflict with an unconfirmed diagnosis names its verification
+// status, so that the note does not read as a conflict of confirmed facts.
+func TestDifferentiationConflictNamesUnconfirmed(t *testing.T) {
+	t.Parallel()
+	cond := func(id, ver, code string) string {
+		return `{"resourceType":"Condition","id":"` + id + `","subject":{"reference":"Patient/p1"},` +
+			`"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},` +
+			`"verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-ver-status","code":"` + ver + `"}]},` +
+			`"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"` + code + `"}]}}`
+	}
+	p := mapRes(t, cond("nen", "confirmed", "C7A.012"), cond("ddx", "differential", "C7A.1"))
+	want := "differentiation conflicts: well differentiated in Condition/nen; poorly differentiated in Condition/ddx (verification status differential)"
+	for _, n := range p.Notes {
+		if n.Kind == NoteConflict {
+			if diff := cmp.Diff(want, n.Text); diff != "" {
+				t.Errorf("conflict note (-want +got):\n%s", diff)
+			}
+			return
+		}
+	}
+	t.Errorf("no conflict note: %v", p.Notes)
+}
