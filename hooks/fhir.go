@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nencds/nencds/internal/jsonscan"
@@ -31,7 +32,7 @@ func (p FHIRPolicy) Allow(server string, trusted []string) (*url.URL, error) {
 		return nil, errors.New("fhirServer is not a valid base URL")
 	}
 	host := u.Hostname()
-	if ip := net.ParseIP(host); ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast()) {
+	if ip := net.ParseIP(stripZone(strings.TrimSuffix(host, "."))); ip != nil && forbiddenIP(ip) {
 		return nil, errors.New("fhirServer is not a trusted FHIR server")
 	}
 	switch u.Scheme {
@@ -83,6 +84,66 @@ func ParseFHIRBase(server string) (*url.URL, error) {
 	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}, nil
 }
 
+// stripZone drops an IPv6 zone ("fe80::1%eth0" → "fe80::1"), which net.ParseIP refuses.
+func stripZone(host string) string {
+	if i := strings.IndexByte(host, '%'); i >= 0 {
+		return host[:i]
+	}
+	return host
+}
+
+// metadataNets are cloud metadata addresses outside the link-local ranges.
+var metadataNets = []*net.IPNet{
+	{IP: net.ParseIP("fd00:ec2::254"), Mask: net.CIDRMask(128, 128)},     // AWS IMDS over IPv6
+	{IP: net.IPv4(100, 100, 100, 200).To4(), Mask: net.CIDRMask(32, 32)}, // Alibaba Cloud
+}
+
+// forbiddenIP reports whether nencds must never connect to ip: link-local (169.254.0.0/16
+// with the cloud metadata endpoints, fe80::/10), another metadata address, unspecified or
+// multicast.
+func forbiddenIP(ip net.IP) bool {
+	if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+		return true
+	}
+	for _, n := range metadataNets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+var errDialRefused = errors.New("connection to a forbidden address refused")
+
+// dialControl is the net.Dialer Control of FHIRTransport: it sees the address actually
+// dialled, after DNS, so a name that resolves to a link-local or metadata address is
+// refused as its literal is; loopback is refused unless dev.
+func dialControl(dev bool) func(network, address string, _ syscall.RawConn) error {
+	return func(network, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return errDialRefused
+		}
+		ip := net.ParseIP(stripZone(host))
+		if ip == nil || forbiddenIP(ip) || (ip.IsLoopback() && !dev) {
+			return errDialRefused
+		}
+		return nil
+	}
+}
+
+// FHIRTransport is the transport for the FHIR fallback: http.DefaultTransport's settings
+// with a dial guard that refuses, at connection time, link-local and metadata addresses
+// (169.254.0.0/16, fe80::/10, ...), unspecified and multicast ones, and loopback unless
+// dev. Give it to FHIROptions.Transport (wrapped by telemetry if need be); the default
+// transport of NewFHIRClient is FHIRTransport(FHIROptions.Dev).
+func FHIRTransport(dev bool) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: dialControl(dev)}
+	t.DialContext = d.DialContext
+	return t
+}
+
 func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
@@ -110,8 +171,10 @@ func normalBase(u *url.URL) string {
 
 // FHIROptions configure the fallback FHIR client.
 type FHIROptions struct {
-	// Transport makes the requests (http.DefaultTransport when nil); telemetry wraps it.
+	// Transport makes the requests (FHIRTransport(Dev) when nil); telemetry wraps it.
 	Transport http.RoundTripper
+	// Dev lets the default transport connect to loopback (as FHIRPolicy.Dev).
+	Dev bool
 	// MaxBytes caps one response body. Default 10 MiB.
 	MaxBytes int64
 	// MaxPages caps the pages read for one prefetch key by following next links. Default 10.
@@ -144,7 +207,7 @@ func NewFHIRClient(o FHIROptions) *FHIRClient {
 	}
 	t := o.Transport
 	if t == nil {
-		t = http.DefaultTransport
+		t = FHIRTransport(o.Dev)
 	}
 	return &FHIRClient{
 		http: &http.Client{

@@ -118,7 +118,7 @@ func TestFallbackBaseNotJoinedRaw(t *testing.T) {
 		fake := newFakeFHIR(t, fixture(t), false, nil)
 		req := validated(t, fallbackBody(t, fake.URL()+"/fhir", ""))
 		req.FHIRServer = fake.URL() + "/fhir" + suffix
-		r := &Resolver{FHIR: NewFHIRClient(FHIROptions{}), Policy: FHIRPolicy{Dev: true}}
+		r := &Resolver{FHIR: NewFHIRClient(FHIROptions{Dev: true}), Policy: FHIRPolicy{Dev: true}}
 		_, err := r.Resolve(context.Background(), req, auth.Client{})
 		var e *Error
 		if !errors.As(err, &e) || e.Kind != KindMissingData {
@@ -173,7 +173,7 @@ func TestFetchedPageKind(t *testing.T) {
 			}))
 			defer srv.Close()
 			req := validated(t, fallbackBody(t, srv.URL+"/fhir", ""))
-			r := &Resolver{FHIR: NewFHIRClient(FHIROptions{}), Policy: FHIRPolicy{Dev: true}}
+			r := &Resolver{FHIR: NewFHIRClient(FHIROptions{Dev: true}), Policy: FHIRPolicy{Dev: true}}
 			res, err := r.Resolve(context.Background(), req, auth.Client{})
 			var got []string
 			var e *Error

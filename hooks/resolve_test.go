@@ -90,7 +90,7 @@ func TestPrefetchDecisionTable(t *testing.T) {
 				}
 			})
 			req := validated(t, body)
-			r := &Resolver{FHIR: NewFHIRClient(FHIROptions{}), Policy: FHIRPolicy{Dev: true}, Timeout: 3 * time.Second}
+			r := &Resolver{FHIR: NewFHIRClient(FHIROptions{Dev: true}), Policy: FHIRPolicy{Dev: true}, Timeout: 3 * time.Second}
 			res, err := r.Resolve(context.Background(), req, auth.Client{})
 			if tt.wantErr != KindInternal {
 				if KindOf(err) != tt.wantErr {
@@ -227,7 +227,7 @@ func TestFallbackConcurrent(t *testing.T) {
 	t.Parallel()
 	fake := newFakeFHIR(t, fixture(t), false, func(f *fakeFHIR) { f.barrier = len(PrefetchKeys) })
 	req := validated(t, fallbackBody(t, fake.URL(), ""))
-	r := &Resolver{FHIR: NewFHIRClient(FHIROptions{RequestTimeout: 10 * time.Second}), Policy: FHIRPolicy{Dev: true}, Timeout: 10 * time.Second}
+	r := &Resolver{FHIR: NewFHIRClient(FHIROptions{Dev: true, RequestTimeout: 10 * time.Second}), Policy: FHIRPolicy{Dev: true}, Timeout: 10 * time.Second}
 	res, err := r.Resolve(context.Background(), req, auth.Client{})
 	if err != nil {
 		t.Fatal(err)
@@ -334,6 +334,12 @@ func TestFHIRPolicy(t *testing.T) {
 		{name: "dev http remote", dev: true, server: "http://ehr.example.org/fhir"},
 		{name: "dev metadata", dev: true, server: "https://169.254.169.254/"},
 		{name: "dev unspecified", dev: true, server: "https://0.0.0.0/"},
+		{name: "dev link-local with zone", dev: true, server: "https://[fe80::1%25eth0]/fhir"},
+		{name: "dev link-local with zone and port", dev: true, server: "https://[fe80::1%25eth0]:8443/fhir"},
+		{name: "dev link-local", dev: true, server: "https://[fe80::1]/fhir"},
+		{name: "dev metadata trailing dot", dev: true, server: "https://169.254.169.254./"},
+		{name: "dev metadata v4-mapped", dev: true, server: "https://[::ffff:169.254.169.254]/"},
+		{name: "dev metadata ipv6", dev: true, server: "https://[fd00:ec2::254]/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -351,7 +357,7 @@ func TestFHIRResponseCap(t *testing.T) {
 	t.Parallel()
 	fake := newFakeFHIR(t, fixture(t), false, nil)
 	req := validated(t, fallbackBody(t, fake.URL(), ""))
-	r := &Resolver{FHIR: NewFHIRClient(FHIROptions{MaxBytes: 200}), Policy: FHIRPolicy{Dev: true}}
+	r := &Resolver{FHIR: NewFHIRClient(FHIROptions{Dev: true, MaxBytes: 200}), Policy: FHIRPolicy{Dev: true}}
 	_, err := r.Resolve(context.Background(), req, auth.Client{})
 	var e *Error
 	if !errors.As(err, &e) || e.Kind != KindMissingData {
