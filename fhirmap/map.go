@@ -2,11 +2,16 @@ package fhirmap
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/nencds/nencds/internal/jsonscan"
 )
@@ -36,6 +41,7 @@ const maxBundleDepth = 3
 // code of the value set.
 func Map(in Input) (*Picture, error) {
 	m := newMapper(in)
+	rc := &received{byRef: map[string]int{}}
 	for i, doc := range in.Documents {
 		doc = bytes.TrimSpace(doc)
 		if len(doc) == 0 || bytes.Equal(doc, []byte("null")) {
@@ -51,7 +57,7 @@ func Map(in Input) (*Picture, error) {
 				if d.ResourceType == "" {
 					return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
 				}
-				m.document(x, doc, d, 0)
+				rc.document(x, doc, d, 0)
 				continue
 			}
 		}
@@ -62,15 +68,16 @@ func Map(in Input) (*Picture, error) {
 			if d.ResourceType == "" {
 				return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
 			}
-			m.document(nil, doc, d, 0)
+			rc.document(nil, doc, d, 0)
 			continue
 		}
 		p, ok := peekOf(doc)
 		if !ok {
 			return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
 		}
-		m.document(nil, doc, document{peek: p, robust: true}, 0)
+		rc.document(nil, doc, document{peek: p, robust: true}, 0)
 	}
+	m.replay(rc)
 	m.finish()
 	return m.p, nil
 }
@@ -219,13 +226,13 @@ type bundleEntry struct {
 }
 
 // x indexes doc when it was checked by jsonscan.Parse (nil otherwise).
-func (m *mapper) document(x *jsonscan.Index, doc json.RawMessage, d document, depth int) {
+func (rc *received) document(x *jsonscan.Index, doc json.RawMessage, d document, depth int) {
 	if d.ResourceType != "Bundle" {
-		m.resource(doc, d.peek, "")
+		rc.add(doc, d.peek, "")
 		return
 	}
 	if depth >= maxBundleDepth {
-		m.note(NoteRejected, refOf("Bundle", d.ID, ""), "Bundle nested too deeply; not read")
+		rc.note(NoteRejected, refOf("Bundle", d.ID, ""), "Bundle nested too deeply; not read")
 		return
 	}
 	entries := d.Entry
@@ -234,14 +241,14 @@ func (m *mapper) document(x *jsonscan.Index, doc json.RawMessage, d document, de
 			Entry []json.RawMessage `json:"entry"`
 		}
 		if err := json.Unmarshal(doc, &env); err != nil {
-			m.note(NoteRejected, refOf("Bundle", d.ID, ""), "Bundle entries could not be read: "+jsonProblem(err))
+			rc.note(NoteRejected, refOf("Bundle", d.ID, ""), "Bundle entries could not be read: "+jsonProblem(err))
 			return
 		}
 		entries = make([]bundleEntry, 0, len(env.Entry))
 		for i, raw := range env.Entry {
 			var e bundleEntry
 			if err := json.Unmarshal(raw, &e); err != nil {
-				m.note(NoteRejected, "", fmt.Sprintf("Bundle entry %d could not be read: %s", i, jsonProblem(err)))
+				rc.note(NoteRejected, "", fmt.Sprintf("Bundle entry %d could not be read: %s", i, jsonProblem(err)))
 				continue
 			}
 			entries = append(entries, e)
@@ -254,7 +261,7 @@ func (m *mapper) document(x *jsonscan.Index, doc json.RawMessage, d document, de
 		}
 		ep, ok := peekValid(x, res)
 		if !ok {
-			m.note(NoteRejected, fullURLRef(e.FullURL), fmt.Sprintf("Bundle entry %d is not a FHIR resource; skipped", i))
+			rc.note(NoteRejected, fullURLRef(e.FullURL), fmt.Sprintf("Bundle entry %d is not a FHIR resource; skipped", i))
 			continue
 		}
 		if ep.ResourceType == "Bundle" {
@@ -265,10 +272,10 @@ func (m *mapper) document(x *jsonscan.Index, doc json.RawMessage, d document, de
 					nested = document{peek: ep, robust: true}
 				}
 			}
-			m.document(x, res, nested, depth+1)
+			rc.document(x, res, nested, depth+1)
 			continue
 		}
-		m.resource(res, ep, e.FullURL)
+		rc.add(res, ep, e.FullURL)
 	}
 }
 
@@ -312,14 +319,7 @@ func refOf(typ, id, fullURL string) string {
 
 // resource dispatches one resource by type. Resources of other types are ignored.
 func (m *mapper) resource(raw json.RawMessage, p peek, fullURL string) {
-	ref := refOf(p.ResourceType, p.ID, fullURL)
-	if ref != "" && p.ID != "" {
-		if m.seen[ref] {
-			return // the same resource from two documents (prefetch keys overlap)
-		}
-		m.seen[ref] = true
-	}
-	r := rawRes{raw: raw, peek: p, ref: ref}
+	r := rawRes{raw: raw, peek: p, ref: refOf(p.ResourceType, p.ID, fullURL)}
 	switch p.ResourceType {
 	case "Patient":
 		m.patient(r)
@@ -400,4 +400,212 @@ func (m *mapper) subjectOK(r rawRes, ref *string) bool {
 	}
 	m.note(NoteSkipped, r.ref, r.peek.ResourceType+" skipped: its subject is another patient")
 	return false
+}
+
+// received is what the documents hold, in arrival order: the notes of their reading and
+// the resources, one slot per resource with every copy of it (the same type/id in two
+// documents, as overlapping prefetch keys give). Map replays it once every document is
+// read, so that the copy used does not depend on the order of the documents.
+type received struct {
+	events []event
+	slots  []slot
+	byRef  map[string]int // type/id → slot
+}
+
+// event is a note (slot < 0) or a resource slot.
+type event struct {
+	note Note
+	slot int
+}
+
+// slot is one resource: its first copy and any later ones.
+type slot struct {
+	ref   string
+	first rawCopy
+	more  []rawCopy
+}
+
+type rawCopy struct {
+	raw     json.RawMessage
+	peek    peek
+	fullURL string
+}
+
+func (rc *received) note(kind NoteKind, ref, text string) {
+	rc.events = append(rc.events, event{note: Note{Kind: kind, Ref: ref, Text: text}, slot: -1})
+}
+
+// add records a resource; a later copy of a resource already seen joins its slot.
+func (rc *received) add(raw json.RawMessage, p peek, fullURL string) {
+	c := rawCopy{raw: raw, peek: p, fullURL: fullURL}
+	ref := refOf(p.ResourceType, p.ID, fullURL)
+	if ref != "" && p.ID != "" {
+		if i, ok := rc.byRef[ref]; ok {
+			rc.slots[i].more = append(rc.slots[i].more, c)
+			return
+		}
+		rc.byRef[ref] = len(rc.slots)
+	}
+	rc.events = append(rc.events, event{slot: len(rc.slots)})
+	rc.slots = append(rc.slots, slot{ref: ref, first: c})
+}
+
+// replay maps what rc holds, in arrival order, one copy per resource (choose).
+func (m *mapper) replay(rc *received) {
+	for _, ev := range rc.events {
+		if ev.slot < 0 {
+			m.note(ev.note.Kind, ev.note.Ref, ev.note.Text)
+			continue
+		}
+		c := m.choose(&rc.slots[ev.slot])
+		m.resource(c.raw, c.peek, c.fullURL)
+	}
+}
+
+// choose picks the copy of a resource to map (GUIDELINE §1.4: withdrawn data is never
+// used). Identical copies are one. Among differing copies, a withdrawn one (status
+// entered-in-error or cancelled, a Condition entered-in-error or refuted) wins, and its
+// reader skips the resource with the usual note; else the newest by meta.lastUpdated,
+// then by the highest meta.versionId; when nothing tells which is current, the first copy
+// received is kept with a conflict note naming the resource.
+func (m *mapper) choose(s *slot) rawCopy {
+	if len(s.more) == 0 {
+		return s.first
+	}
+	copies := distinctCopies(append([]rawCopy{s.first}, s.more...))
+	if len(copies) == 1 {
+		return copies[0]
+	}
+	for _, c := range copies {
+		if withdrawnCopy(c) {
+			return c
+		}
+	}
+	stamps := make([]stamp, len(copies))
+	for i, c := range copies {
+		stamps[i] = stampOf(c.raw)
+	}
+	for i := range copies {
+		newest := true
+		for j := range copies {
+			if j != i {
+				if d, ok := stamps[i].compare(stamps[j]); !ok || d <= 0 {
+					newest = false
+					break
+				}
+			}
+		}
+		if newest {
+			return copies[i]
+		}
+	}
+	m.note(NoteConflict, s.ref, fmt.Sprintf("%s was received in %d differing copies and neither meta.lastUpdated nor meta.versionId tells which is current; the first copy received is used", s.ref, len(copies)))
+	return copies[0]
+}
+
+// distinctCopies drops the copies identical (as JSON values) to an earlier one.
+func distinctCopies(copies []rawCopy) []rawCopy {
+	var out []rawCopy
+	var values []any
+next:
+	for _, c := range copies {
+		var v any
+		decoded := false
+		for i, o := range out {
+			if bytes.Equal(bytes.TrimSpace(c.raw), bytes.TrimSpace(o.raw)) {
+				continue next
+			}
+			if !decoded {
+				v, decoded = jsonValue(c.raw), true
+			}
+			if values[i] == nil {
+				values[i] = jsonValue(o.raw)
+			}
+			if v != nil && reflect.DeepEqual(v, values[i]) {
+				continue next
+			}
+		}
+		out = append(out, c)
+		values = append(values, v)
+	}
+	return out
+}
+
+// jsonValue decodes raw with numbers kept as written; nil when it cannot be read.
+func jsonValue(raw []byte) any {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) != nil {
+		return nil
+	}
+	return v
+}
+
+// withdrawnCopy reports whether a copy says the resource is withdrawn, as its reader
+// would skip it: status entered-in-error or cancelled, or a Condition whose verification
+// status is entered-in-error or refuted.
+func withdrawnCopy(c rawCopy) bool {
+	switch (rawRes{peek: c.peek}).status() {
+	case "entered-in-error", "cancelled":
+		return true
+	}
+	if c.peek.ResourceType != "Condition" {
+		return false
+	}
+	var cond struct {
+		VerificationStatus *fhir.CodeableConcept `json:"verificationStatus"`
+	}
+	if json.Unmarshal(c.raw, &cond) != nil {
+		return false
+	}
+	switch firstCode(cond.VerificationStatus) {
+	case "entered-in-error", "refuted":
+		return true
+	}
+	return false
+}
+
+// stamp is what tells copies of a resource apart in time: meta.lastUpdated and
+// meta.versionId (when an integer).
+type stamp struct {
+	updated    time.Time
+	hasUpdated bool
+	version    int64
+	hasVersion bool
+}
+
+func stampOf(raw []byte) stamp {
+	var r struct {
+		Meta *struct {
+			LastUpdated *string `json:"lastUpdated"`
+			VersionID   *string `json:"versionId"`
+		} `json:"meta"`
+	}
+	var s stamp
+	if json.Unmarshal(raw, &r) != nil || r.Meta == nil {
+		return s
+	}
+	if r.Meta.LastUpdated != nil {
+		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(*r.Meta.LastUpdated)); err == nil {
+			s.updated, s.hasUpdated = t, true
+		}
+	}
+	if r.Meta.VersionID != nil {
+		if v, err := strconv.ParseInt(strings.TrimSpace(*r.Meta.VersionID), 10, 64); err == nil {
+			s.version, s.hasVersion = v, true
+		}
+	}
+	return s
+}
+
+// compare orders s and o by lastUpdated, then versionId; ok is false when neither tells.
+func (s stamp) compare(o stamp) (int, bool) {
+	if s.hasUpdated && o.hasUpdated && !s.updated.Equal(o.updated) {
+		return s.updated.Compare(o.updated), true
+	}
+	if s.hasVersion && o.hasVersion && s.version != o.version {
+		return cmp.Compare(s.version, o.version), true
+	}
+	return 0, false
 }
