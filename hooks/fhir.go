@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -33,6 +34,11 @@ func (p FHIRPolicy) Allow(server string, trusted []string) (*url.URL, error) {
 	}
 	host := u.Hostname()
 	if ip := net.ParseIP(stripZone(strings.TrimSuffix(host, "."))); ip != nil && forbiddenIP(ip) {
+		return nil, errors.New("fhirServer is not a trusted FHIR server")
+	}
+	if oddIPv4.MatchString(strings.TrimSuffix(host, ".")) && net.ParseIP(host) == nil {
+		// 2852039166, 0xa9fea9fe, 0251.0376.0251.0376, 169.254.43518: resolvers and
+		// browsers read these as IPv4 addresses (here 169.254.169.254).
 		return nil, errors.New("fhirServer is not a trusted FHIR server")
 	}
 	switch u.Scheme {
@@ -83,6 +89,10 @@ func ParseFHIRBase(server string) (*url.URL, error) {
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}, nil
 }
+
+// oddIPv4 is a host made of one to four numbers (decimal, octal or hex), which is an IPv4
+// address to inet_aton and the WHATWG URL parser even when not a dotted quad.
+var oddIPv4 = regexp.MustCompile(`(?i)^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}$`)
 
 // stripZone drops an IPv6 zone ("fe80::1%eth0" → "fe80::1"), which net.ParseIP refuses.
 func stripZone(host string) string {

@@ -340,6 +340,12 @@ func TestFHIRPolicy(t *testing.T) {
 		{name: "dev metadata trailing dot", dev: true, server: "https://169.254.169.254./"},
 		{name: "dev metadata v4-mapped", dev: true, server: "https://[::ffff:169.254.169.254]/"},
 		{name: "dev metadata ipv6", dev: true, server: "https://[fd00:ec2::254]/"},
+		{name: "dev metadata decimal", dev: true, server: "https://2852039166/fhir"},
+		{name: "dev metadata hex", dev: true, server: "https://0xA9FEA9FE/fhir"},
+		{name: "dev metadata octal", dev: true, server: "https://0251.0376.0251.0376/fhir"},
+		{name: "dev metadata short form", dev: true, server: "https://169.254.43518/fhir"},
+		{name: "dev dotted quad", dev: true, server: "https://93.184.216.34/fhir", ok: true},
+		{name: "dev numeric-looking name", dev: true, server: "https://1password.example/fhir", ok: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
