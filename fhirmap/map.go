@@ -407,15 +407,10 @@ func (m *mapper) subjectOK(r rawRes, ref *string) bool {
 // documents, as overlapping prefetch keys give). Map replays it once every document is
 // read, so that the copy used does not depend on the order of the documents.
 type received struct {
-	events []event
+	events []int // ≥ 0: a slot; < 0: the note -1-e
+	notes  []Note
 	slots  []slot
 	byRef  map[string]int // type/id → slot
-}
-
-// event is a note (slot < 0) or a resource slot.
-type event struct {
-	note Note
-	slot int
 }
 
 // slot is one resource: its first copy and any later ones.
@@ -432,7 +427,8 @@ type rawCopy struct {
 }
 
 func (rc *received) note(kind NoteKind, ref, text string) {
-	rc.events = append(rc.events, event{note: Note{Kind: kind, Ref: ref, Text: text}, slot: -1})
+	rc.events = append(rc.events, -1-len(rc.notes))
+	rc.notes = append(rc.notes, Note{Kind: kind, Ref: ref, Text: text})
 }
 
 // add records a resource; a later copy of a resource already seen joins its slot.
@@ -446,18 +442,19 @@ func (rc *received) add(raw json.RawMessage, p peek, fullURL string) {
 		}
 		rc.byRef[ref] = len(rc.slots)
 	}
-	rc.events = append(rc.events, event{slot: len(rc.slots)})
+	rc.events = append(rc.events, len(rc.slots))
 	rc.slots = append(rc.slots, slot{ref: ref, first: c})
 }
 
 // replay maps what rc holds, in arrival order, one copy per resource (choose).
 func (m *mapper) replay(rc *received) {
 	for _, ev := range rc.events {
-		if ev.slot < 0 {
-			m.note(ev.note.Kind, ev.note.Ref, ev.note.Text)
+		if ev < 0 {
+			n := rc.notes[-1-ev]
+			m.note(n.Kind, n.Ref, n.Text)
 			continue
 		}
-		c := m.choose(&rc.slots[ev.slot])
+		c := m.choose(&rc.slots[ev])
 		m.resource(c.raw, c.peek, c.fullURL)
 	}
 }
