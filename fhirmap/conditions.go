@@ -9,9 +9,8 @@ import (
 
 // mapper holds the state of one Map call.
 type mapper struct {
-	in   Input
-	p    *Picture
-	seen map[string]bool
+	in Input
+	p  *Picture
 
 	// Deferred: resolved in finish, once every resource is known.
 	medications map[string]*fhir.CodeableConcept // Medication/id → code
@@ -24,7 +23,6 @@ func newMapper(in Input) *mapper {
 	return &mapper{
 		in:          in,
 		p:           &Picture{PatientID: in.PatientID, At: in.At, Extent: Extent{Status: ExtentUnknown}},
-		seen:        map[string]bool{},
 		medications: map[string]*fhir.CodeableConcept{},
 	}
 }

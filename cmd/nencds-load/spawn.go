@@ -38,7 +38,7 @@ func spawn(withTelemetry bool) (string, func(), error) {
 			Engine: cards.NewEngine(cards.DefaultConfig(), hooks.NewUUID),
 			Stage:  telemetry.StageFunc[hooks.Stage](tel),
 			Resolver: &hooks.Resolver{
-				FHIR:    hooks.NewFHIRClient(hooks.FHIROptions{Transport: tel.Transport(nil)}),
+				FHIR:    hooks.NewFHIRClient(hooks.FHIROptions{Transport: tel.Transport(hooks.FHIRTransport(true)), Dev: true}),
 				Policy:  hooks.FHIRPolicy{Dev: true},
 				Timeout: 5 * time.Second,
 				Stage:   telemetry.StageFunc[hooks.Stage](tel),

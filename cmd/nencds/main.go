@@ -102,7 +102,10 @@ func newServer(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry) (srv 
 			Resolver: &hooks.Resolver{
 				Stage: telemetry.StageFunc[hooks.Stage](tel), // a span per fetched key
 				FHIR: hooks.NewFHIRClient(hooks.FHIROptions{
-					Transport:      tel.Transport(nil),
+					// The dial guard (no link-local or metadata address; loopback only
+					// in -dev) under the tracing transport.
+					Transport:      tel.Transport(hooks.FHIRTransport(cfg.Dev)),
+					Dev:            cfg.Dev,
 					MaxBytes:       cfg.FHIRMaxBytes,
 					MaxPages:       cfg.FHIRMaxPages,
 					RequestTimeout: cfg.FHIRRequestTimeout,
