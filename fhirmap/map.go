@@ -118,9 +118,9 @@ func peekValid(x *jsonscan.Index, raw []byte) (peek, bool) {
 		if x.Fields(raw, peekFields, func(n int, v []byte) bool {
 			switch n {
 			case 0:
-				return scanString(v, &p.ResourceType)
+				return jsonscan.StringOrNull(v, &p.ResourceType)
 			case 1:
-				return scanString(v, &p.ID)
+				return jsonscan.StringOrNull(v, &p.ID)
 			default:
 				return scanStatus(v, &p.Status)
 			}
@@ -145,9 +145,9 @@ func scanDocument(x *jsonscan.Index, doc []byte) (d document, ok bool) {
 	ok = x.Fields(doc, documentFields, func(n int, v []byte) bool {
 		switch n {
 		case 0:
-			return scanString(v, &d.ResourceType)
+			return jsonscan.StringOrNull(v, &d.ResourceType)
 		case 1:
-			return scanString(v, &d.ID)
+			return jsonscan.StringOrNull(v, &d.ID)
 		case 2:
 			return scanStatus(v, &d.Status)
 		default:
@@ -160,23 +160,19 @@ func scanDocument(x *jsonscan.Index, doc []byte) (d document, ok bool) {
 // scanEntries reads Bundle.entry as []bundleEntry: null is no entries, a null element a
 // zero entry, the resource the raw value.
 func scanEntries(x *jsonscan.Index, v []byte, dst *[]bundleEntry) bool {
-	switch jsonscan.Kind(v) {
-	case 'n':
-		return true
-	case '[':
-	default:
-		return false
+	var entries []bundleEntry
+	if jsonscan.Kind(v) == '[' {
+		entries = make([]bundleEntry, 0, 16)
 	}
-	ok := true
-	entries := make([]bundleEntry, 0, 16)
-	x.Elements(v, func(e []byte) bool {
+	ok := x.ArrayOrNull(v, func(e []byte) bool {
 		var be bundleEntry
+		ok := true
 		switch jsonscan.Kind(e) {
 		case 'n':
 		case '{':
 			ok = x.Fields(e, entryFields, func(n int, v []byte) bool {
 				if n == 0 {
-					return scanString(v, &be.FullURL)
+					return jsonscan.StringOrNull(v, &be.FullURL)
 				}
 				be.Resource = v
 				return true
@@ -188,16 +184,6 @@ func scanEntries(x *jsonscan.Index, v []byte, dst *[]bundleEntry) bool {
 		return ok
 	})
 	*dst = entries
-	return ok
-}
-
-// scanString reads a string or null (left unchanged) into dst.
-func scanString(v []byte, dst *string) bool {
-	if jsonscan.IsNull(v) {
-		return true
-	}
-	s, ok := jsonscan.String(v)
-	*dst = s
 	return ok
 }
 

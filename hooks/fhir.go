@@ -511,32 +511,32 @@ func scanPeek(x *jsonscan.Index, doc []byte) (*peeked, bool) {
 	ok := x.Fields(doc, peekedFields, func(n int, v []byte) bool {
 		switch n {
 		case 0:
-			return scanString(v, &p.ResourceType)
+			return jsonscan.StringOrNull(v, &p.ResourceType)
 		case 1:
-			return scanString(v, &p.ID)
+			return jsonscan.StringOrNull(v, &p.ID)
 		case 5:
-			return scanString(v, &p.Type)
+			return jsonscan.StringOrNull(v, &p.Type)
 		case 2:
 			return scanIssues(x, v, &p.Issue)
 		case 3:
-			return scanArray(x, v, func(e []byte) bool {
+			return x.ArrayOrNull(v, func(e []byte) bool {
 				var l peekLink
 				ok := scanObject(x, e, linkFields, func(n int, v []byte) bool {
 					if n == 0 {
-						return scanString(v, &l.Relation)
+						return jsonscan.StringOrNull(v, &l.Relation)
 					}
-					return scanString(v, &l.URL)
+					return jsonscan.StringOrNull(v, &l.URL)
 				})
 				p.Link = append(p.Link, l)
 				return ok
 			})
 		default: // entry
-			return scanArray(x, v, func(e []byte) bool {
+			return x.ArrayOrNull(v, func(e []byte) bool {
 				var pe peekEntry
 				ok := scanObject(x, e, entryFields, func(_ int, v []byte) bool {
 					return scanObject(x, v, entryResFields, func(n int, v []byte) bool {
 						if n == 0 {
-							return scanString(v, &pe.Resource.ResourceType)
+							return jsonscan.StringOrNull(v, &pe.Resource.ResourceType)
 						}
 						return scanIssues(x, v, &pe.Resource.Issue)
 					})
@@ -550,32 +550,14 @@ func scanPeek(x *jsonscan.Index, doc []byte) (*peeked, bool) {
 }
 
 func scanIssues(x *jsonscan.Index, v []byte, dst *[]peekIssue) bool {
-	return scanArray(x, v, func(e []byte) bool {
+	return x.ArrayOrNull(v, func(e []byte) bool {
 		var is peekIssue
 		ok := scanObject(x, e, issueFields, func(_ int, v []byte) bool {
-			return scanString(v, &is.Severity)
+			return jsonscan.StringOrNull(v, &is.Severity)
 		})
 		*dst = append(*dst, is)
 		return ok
 	})
-}
-
-// scanArray calls each for every element of an array; null is no elements, any other
-// value fails.
-func scanArray(x *jsonscan.Index, v []byte, each func(elem []byte) bool) bool {
-	switch jsonscan.Kind(v) {
-	case 'n':
-		return true
-	case '[':
-	default:
-		return false
-	}
-	ok := true
-	x.Elements(v, func(e []byte) bool {
-		ok = each(e)
-		return ok
-	})
-	return ok
 }
 
 // scanObject reads the named fields of an object (jsonscan.Fields); null leaves them

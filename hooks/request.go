@@ -237,11 +237,11 @@ func scanRequest(x *jsonscan.Index, data []byte) (*Request, bool) {
 	ok := x.Fields(data, requestFields, func(n int, v []byte) bool {
 		switch n {
 		case 0:
-			return scanString(v, &req.Hook)
+			return jsonscan.StringOrNull(v, &req.Hook)
 		case 1:
-			return scanString(v, &req.HookInstance)
+			return jsonscan.StringOrNull(v, &req.HookInstance)
 		case 2:
-			return scanString(v, &req.FHIRServer)
+			return jsonscan.StringOrNull(v, &req.FHIRServer)
 		case 3:
 			return json.Unmarshal(v, &req.FHIRAuthorization) == nil
 		case 4:
@@ -277,16 +277,6 @@ func scanPrefetch(x *jsonscan.Index, v []byte, dst *map[string]json.RawMessage) 
 		return true
 	})
 	*dst = m
-	return ok
-}
-
-// scanString reads a JSON string into dst; null leaves dst unchanged.
-func scanString(v []byte, dst *string) bool {
-	if jsonscan.IsNull(v) {
-		return true
-	}
-	s, ok := jsonscan.String(v)
-	*dst = s
 	return ok
 }
 

@@ -526,6 +526,35 @@ func String(v []byte) (s string, ok bool) {
 	return s, true
 }
 
+// StringOrNull reads the raw JSON value v into dst when it is a string (as String) and
+// leaves dst unchanged when it is null; it reports false for any other value.
+func StringOrNull(v []byte, dst *string) bool {
+	if IsNull(v) {
+		return true
+	}
+	s, ok := String(v)
+	*dst = s
+	return ok
+}
+
+// ArrayOrNull calls each for every element of the array v until each returns false; null
+// is an array without elements. It reports false when v is neither or each said false.
+func (x *Index) ArrayOrNull(v []byte, each func(elem []byte) bool) bool {
+	switch Kind(v) {
+	case 'n':
+		return true
+	case '[':
+	default:
+		return false
+	}
+	ok := true
+	x.Elements(v, func(e []byte) bool {
+		ok = each(e)
+		return ok
+	})
+	return ok
+}
+
 // IsNull reports whether the raw JSON value v is null.
 func IsNull(v []byte) bool { return string(v) == "null" }
 
