@@ -63,7 +63,7 @@ func TestMain(m *testing.M) {
 		code = 1
 	}
 	shutdown(context.Background())
-	if err := checkCapture(testCapture.String(), "../testdata", testSecrets); err != nil {
+	if err := leakcheck.Check(testCapture.String(), "../testdata", testSecrets); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
 	} else if testing.Verbose() {
@@ -93,24 +93,6 @@ func exportInto(w io.Writer, spans *tracetest.InMemoryExporter, reader sdkmetric
 	return nil
 }
 
-// checkCapture returns an error listing every sentinel found in text.
-func checkCapture(text, testdata string, secrets []string) error {
-	set, err := leakcheck.FromTestdata(testdata)
-	if err != nil {
-		return fmt.Errorf("leak check: %w", err)
-	}
-	set.Add(leakcheck.KindAccessToken, leakcheck.Substring, secrets...)
-	leaks := set.Find(text)
-	if len(leaks) == 0 {
-		return nil
-	}
-	msg := fmt.Sprintf("LEAK CHECK FAILED: %d sentinel(s) in the logs, spans or metrics of the test run (%d bytes captured):", len(leaks), len(text))
-	for _, l := range leaks {
-		msg += "\n  " + l.String()
-	}
-	return fmt.Errorf("%s", msg)
-}
-
 // teeLogger returns a logger writing JSON both to w (for a test's own assertions) and to
 // the suite's capture.
 func teeLogger(w io.Writer, level slog.Level) *slog.Logger {
@@ -131,11 +113,11 @@ func TestLeakCheckCatches(t *testing.T) {
 		`{"msg":"x","t":"eyJhbGciOiJFUzM4NCJ9.eyJpc3MiOiJ4In0.c2ln"}`,
 		`{"msg":"x","name":"Alex"}`,
 	} {
-		if err := checkCapture(planted, "../testdata", testSecrets); err == nil {
+		if err := leakcheck.Check(planted, "../testdata", testSecrets); err == nil {
 			t.Errorf("no leak found in %s", planted)
 		}
 	}
-	if err := checkCapture(`{"msg":"request","route":"/cds-services/:id","status":200,"cards":4}`, "../testdata", testSecrets); err != nil {
+	if err := leakcheck.Check(`{"msg":"request","route":"/cds-services/:id","status":200,"cards":4}`, "../testdata", testSecrets); err != nil {
 		t.Errorf("clean line: %v", err)
 	}
 	// The suite's loggers and exporters reach the capture.

@@ -63,20 +63,7 @@ func (captureExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlyS
 func (captureExporter) Shutdown(context.Context) error { return nil }
 
 func checkCapture(text string) error {
-	set, err := leakcheck.FromTestdata("../../testdata")
-	if err != nil {
-		return fmt.Errorf("leak check: %w", err)
-	}
-	set.Add(leakcheck.KindAccessToken, leakcheck.Substring, testSecrets...)
-	leaks := set.Find(text)
-	if len(leaks) == 0 {
-		return nil
-	}
-	msg := fmt.Sprintf("LEAK CHECK FAILED: %d sentinel(s) in the logs, spans or metrics of the test run (%d bytes captured):", len(leaks), len(text))
-	for _, l := range leaks {
-		msg += "\n  " + l.String()
-	}
-	return fmt.Errorf("%s", msg)
+	return leakcheck.Check(text, "../../testdata", testSecrets)
 }
 
 // TestLeakCheckCatches: the check fails on planted values and the capture receives spans.

@@ -8,6 +8,7 @@ package leakcheck
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -256,4 +257,25 @@ func (s *Set) walk(v any, parent string) {
 			s.walk(child, parent)
 		}
 	}
+}
+
+// Check builds the sentinel set of the testdata folder plus secrets (as access tokens)
+// and returns an error listing every sentinel found in text, or nil. A test suite's
+// TestMain calls it on everything its logs, spans and metrics captured.
+func Check(text, testdata string, secrets []string) error {
+	set, err := FromTestdata(testdata)
+	if err != nil {
+		return fmt.Errorf("leak check: %w", err)
+	}
+	set.Add(KindAccessToken, Substring, secrets...)
+	leaks := set.Find(text)
+	if len(leaks) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "LEAK CHECK FAILED: %d sentinel(s) in the logs, spans or metrics of the test run (%d bytes captured):", len(leaks), len(text))
+	for _, l := range leaks {
+		b.WriteString("\n  " + l.String())
+	}
+	return errors.New(b.String())
 }
