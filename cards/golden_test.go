@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/nencds/nencds/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -39,25 +38,8 @@ func TestGolden(t *testing.T) {
 			if err := WriteText(&text, r); err != nil {
 				t.Fatal(err)
 			}
-			compareGolden(t, filepath.Join("testdata", sc.name+".golden.json"), got)
-			compareGolden(t, filepath.Join("testdata", sc.name+".golden.txt"), text.Bytes())
+			golden.Compare(t, filepath.Join("testdata", sc.name+".golden.json"), got, *update)
+			golden.Compare(t, filepath.Join("testdata", sc.name+".golden.txt"), text.Bytes(), *update)
 		})
-	}
-}
-
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cards -update)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/nencds/nencds/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/patients/*.picture.golden.json from the current mapping")
@@ -83,27 +83,7 @@ func TestGoldenPictures(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			golden := filepath.Join(patientsDir, name+".picture.golden.json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./fhirmap -update to create it)", err)
-			}
-			var wantV, gotV any
-			if err := json.Unmarshal(want, &wantV); err != nil {
-				t.Fatalf("golden: %v", err)
-			}
-			if err := json.Unmarshal(got, &gotV); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(wantV, gotV); diff != "" {
-				t.Errorf("picture differs from %s (-want +got):\n%s", golden, diff)
-			}
+			golden.Compare(t, filepath.Join(patientsDir, name+".picture.golden.json"), got, *update)
 		})
 	}
 }

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/nencds/nencds/cards"
+	"github.com/nencds/nencds/internal/golden"
 )
 
 // checkWire checks a service answer as it goes on the wire: a cards.Response that passes
@@ -105,21 +104,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("status %d, want 200: %s", w.Code, w.Body)
 			}
 			checkWire(t, w.Body.Bytes())
-			got := normalJSON(t, w.Body.Bytes())
-			golden := filepath.Join("../testdata/responses", name+".json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./hooks -update)", err)
-			}
-			if diff := cmp.Diff(string(normalJSON(t, want)), string(got)); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", golden, diff)
-			}
+			golden.Compare(t, filepath.Join("../testdata/responses", name+".json"), w.Body.Bytes(), *update)
 		})
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/hooks/auth"
 	"github.com/nencds/nencds/hooks/telemetry"
+	"github.com/nencds/nencds/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/responses from the handler's answers")
@@ -151,21 +152,14 @@ func outcomeOf(t *testing.T, body []byte) OperationOutcome {
 	return oo
 }
 
-// normalJSON re-indents JSON with sorted keys.
+// normalJSON re-indents JSON with sorted keys (golden.NormalJSON), failing t otherwise.
 func normalJSON(t testing.TB, b []byte) []byte {
 	t.Helper()
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
+	n, err := golden.NormalJSON(b)
+	if err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, b)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return n
 }
 
 func diags(oo OperationOutcome) string {
