@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"sync/atomic"
@@ -106,16 +105,6 @@ func evaluate(ctx context.Context, stage StageFunc, engine *cards.Engine, in fhi
 		resp.Cards = []cards.Card{}
 	}
 	return resp, nil
-}
-
-// NewUUID returns a random (version 4) UUID from crypto/rand: the card and suggestion ids
-// of the server.
-func NewUUID() string {
-	var b [16]byte
-	rand.Read(b[:]) // never fails (crypto/rand panics rather than return an error)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // SequentialIDs returns a deterministic id source for tests and goldens: UUID-shaped ids

@@ -35,7 +35,7 @@ func spawn(withTelemetry bool) (string, func(), error) {
 		Limits:     hooks.DefaultLimits(),
 		Middleware: []gin.HandlerFunc{tel.Middleware()},
 		Evaluator: &hooks.Evaluator{
-			Engine: cards.NewEngine(cards.DefaultConfig(), hooks.NewUUID),
+			Engine: cards.NewEngine(cards.DefaultConfig(), nil), // nil: random version-4 uuids
 			Stage:  telemetry.StageFunc[hooks.Stage](tel),
 			Resolver: &hooks.Resolver{
 				FHIR:    hooks.NewFHIRClient(hooks.FHIROptions{Transport: tel.Transport(hooks.FHIRTransport(true)), Dev: true}),

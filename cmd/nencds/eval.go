@@ -100,7 +100,7 @@ func evaluateFile(ctx context.Context, data []byte, now time.Time, patientID str
 	if err := hooks.DecodeJSON(data, evalLimits, &probe); err != nil {
 		return cards.Response{}, err
 	}
-	engine := cards.NewEngine(rules, hooks.NewUUID)
+	engine := cards.NewEngine(rules, nil) // nil: random version-4 uuids
 	switch {
 	case probe.Hook != "":
 		req, err := hooks.DecodeRequest(data, evalLimits)

@@ -98,7 +98,7 @@ func newServer(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry) (srv 
 		Telemetry:   tel,
 		Evaluator: &hooks.Evaluator{
 			Stage:  telemetry.StageFunc[hooks.Stage](tel), // spans: prefetch, mapping, rules
-			Engine: cards.NewEngine(cfg.Rules, hooks.NewUUID),
+			Engine: cards.NewEngine(cfg.Rules, nil),       // nil: random version-4 uuids
 			Resolver: &hooks.Resolver{
 				Stage: telemetry.StageFunc[hooks.Stage](tel), // a span per fetched key
 				FHIR: hooks.NewFHIRClient(hooks.FHIROptions{
