@@ -8,7 +8,7 @@ import (
 )
 
 // Shared building blocks of suggestions: a treatment suggestion carries its baseline
-// tests and monitoring tasks as further actions (GUIDELINE §4, "Rules for every card").
+// tests and monitoring tasks as further actions (docs/clinical.md §4, "Rules for every card").
 // Each block leaves out what is already on record (an open order for the same code or
 // a recent result): nothing is suggested twice.
 

@@ -8,7 +8,7 @@ import (
 	"github.com/nencds/nencds/fhirmap"
 )
 
-// Category is the WHO 2019 category named by the nen-summary card (GUIDELINE §3).
+// Category is the WHO 2019 category named by the nen-summary card (docs/clinical.md §3).
 type Category string
 
 const (
@@ -57,7 +57,7 @@ func (c Classification) WellDifferentiatedNET() bool {
 	return c.Category == CatNETG1 || c.Category == CatNETG2
 }
 
-// Classify applies GUIDELINE §3 to the picture.
+// Classify applies docs/clinical.md §3 to the picture.
 func Classify(p *fhirmap.Picture) Classification {
 	var c Classification
 	// The most recent value grades; of several values of the newest day, the higher
@@ -208,7 +208,7 @@ func hasMiNEN(p *fhirmap.Picture) bool {
 	return false
 }
 
-// confirmedDiagnosis: verificationStatus confirmed or absent. GUIDELINE §2: an
+// confirmedDiagnosis: verificationStatus confirmed or absent. docs/clinical.md §2: an
 // unconfirmed, provisional or differential diagnosis goes to the summary and work-up
 // cards only; it never decides the classification (differentiation, morphology, site).
 func confirmedDiagnosis(d fhirmap.Diagnosis) bool {

@@ -89,7 +89,7 @@ type Guideline struct {
 	URL   string `json:"url"`
 }
 
-// Guidelines are the sources the rules cite (GUIDELINE.md section 5).
+// Guidelines are the sources the rules cite (docs/clinical.md §6).
 type Guidelines struct {
 	ESMO      Guideline `json:"esmo"`      // ESMO 2020 GEP-NEN
 	ENETS     Guideline `json:"enets"`     // ENETS 2023 NEC guidance

@@ -2,7 +2,7 @@
 // code (the rule_*.go files, each with its When/Then in plain words and its guideline
 // reference), reading the fhirmap.Picture and producing CDS Hooks cards with draft orders
 // (MedicationRequest, ServiceRequest) and monitoring tasks (Task). The clinical
-// specification is ../shared/clinical/GUIDELINE.md; docs/rules.md is the reviewer's guide.
+// specification is docs/clinical.md; docs/rules.md is the reviewer's guide.
 // Rules never read the clock: the evaluation time is Picture.At.
 package cards
 
@@ -304,7 +304,7 @@ func (en *Engine) build(r rule, dc draftCard) Card {
 	return c
 }
 
-// Topic codes (GUIDELINE §4). They are a stable contract: EHR analytics and feedback
+// Topic codes (docs/clinical.md §4). They are a stable contract: EHR analytics and feedback
 // reports group by them.
 const (
 	TopicSummary                  = "nen-summary"

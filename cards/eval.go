@@ -107,7 +107,7 @@ func pickPrimary(ds []fhirmap.Diagnosis) *fhirmap.Diagnosis {
 func (e *eval) nen() bool { return e.primary != nil }
 
 // confirmedNEN: a malignant NEN whose diagnosis is not unconfirmed, provisional or
-// differential. GUIDELINE §2: an unconfirmed diagnosis gives the summary and work-up
+// differential. docs/clinical.md §2: an unconfirmed diagnosis gives the summary and work-up
 // cards only; every other card needs this (treatment cards need treatable()).
 func (e *eval) confirmedNEN() bool { return e.nen() && e.malignant && e.confirmed }
 

@@ -27,7 +27,7 @@ func unconfirmedDiag(status, concept string, site fhirmap.Site, diff fhirmap.Dif
 	}
 }
 
-// GUIDELINE §2, principles 1 and 5: an unconfirmed, provisional or differential
+// docs/clinical.md §2, principles 1 and 5: an unconfirmed, provisional or differential
 // diagnosis never decides the classification. A differential C7A.1 (poorly
 // differentiated) beside a confirmed C7A.8 with Ki-67 30 % is "NEN, grade
 // undetermined", not NEC, and no platinum is suggested.

@@ -13,9 +13,9 @@ import (
 	"github.com/nencds/nencds/fhirmap"
 )
 
-// Tests added by the clinical review: each pins one line of GUIDELINE §1–§4.
+// Tests added by the clinical review: each pins one line of docs/clinical.md §1–§4.
 
-// GUIDELINE §2: an unconfirmed, provisional or differential diagnosis gives the summary
+// docs/clinical.md §2: an unconfirmed, provisional or differential diagnosis gives the summary
 // and work-up cards only — whatever else the record holds.
 func TestUnconfirmedGivesSummaryAndWorkupOnly(t *testing.T) {
 	t.Parallel()
@@ -41,7 +41,7 @@ func TestUnconfirmedGivesSummaryAndWorkupOnly(t *testing.T) {
 	}
 }
 
-// GUIDELINE §2: benign carcinoid (D3A) gives no malignant-disease card.
+// docs/clinical.md §2: benign carcinoid (D3A) gives no malignant-disease card.
 func TestBenignCarcinoidSummaryOnly(t *testing.T) {
 	t.Parallel()
 	benign := func(p *fhirmap.Picture) {
@@ -56,7 +56,7 @@ func TestBenignCarcinoidSummaryOnly(t *testing.T) {
 	}
 }
 
-// GUIDELINE §4 nen-suspected: only without a NEN diagnosis (benign, provisional and
+// docs/clinical.md §4 nen-suspected: only without a NEN diagnosis (benign, provisional and
 // inactive NEN diagnoses are diagnoses).
 func TestSuspectedOnlyWithoutNEN(t *testing.T) {
 	t.Parallel()
@@ -72,7 +72,7 @@ func TestSuspectedOnlyWithoutNEN(t *testing.T) {
 	})
 }
 
-// GUIDELINE §4 nen-outside-algorithm: NET G3, MiNEN, lung/thymus, NEC with ECOG ≥ 3;
+// docs/clinical.md §4 nen-outside-algorithm: NET G3, MiNEN, lung/thymus, NEC with ECOG ≥ 3;
 // each with an MDT review and no drug, and the guideline of its case.
 func TestOutsideAlgorithm(t *testing.T) {
 	t.Parallel()
@@ -117,7 +117,7 @@ func TestOutsideAlgorithm(t *testing.T) {
 	}
 }
 
-// GUIDELINE §4 nec-first-line: carboplatin + etoposide recommended when age ≥ 70 or
+// docs/clinical.md §4 nec-first-line: carboplatin + etoposide recommended when age ≥ 70 or
 // ECOG 2; otherwise neither is marked; at-most-one.
 func TestNECFirstLineRecommendation(t *testing.T) {
 	t.Parallel()
@@ -158,7 +158,7 @@ func TestNECFirstLineRecommendation(t *testing.T) {
 	}
 }
 
-// GUIDELINE §4 nec-later-line: progressing *after* platinum.
+// docs/clinical.md §4 nec-later-line: progressing *after* platinum.
 func TestNECLaterLineProgressionAfterPlatinum(t *testing.T) {
 	t.Parallel()
 	runFires(t, TopicNECLaterLine, []fires{
@@ -167,7 +167,7 @@ func TestNECLaterLineProgressionAfterPlatinum(t *testing.T) {
 	})
 }
 
-// GUIDELINE §4 monitor-cardiac: critical on LVEF < 50 % AND ≥ 20 % relative fall.
+// docs/clinical.md §4 monitor-cardiac: critical on LVEF < 50 % AND ≥ 20 % relative fall.
 func TestMonitorCardiacBoundaries(t *testing.T) {
 	t.Parallel()
 	sun := append(slices.Clone(pnetProg), therapy("sunitinib", true, day(2026, 1, 10)))
@@ -205,7 +205,7 @@ func TestMonitorCardiacBoundaries(t *testing.T) {
 	}
 }
 
-// GUIDELINE §4 monitor-hepatic: the source names the drug's label (or ENETS for
+// docs/clinical.md §4 monitor-hepatic: the source names the drug's label (or ENETS for
 // chemotherapy).
 func TestMonitorHepaticSource(t *testing.T) {
 	t.Parallel()
@@ -227,7 +227,7 @@ func TestMonitorHepaticSource(t *testing.T) {
 	}
 }
 
-// GUIDELINE §4 nen-classification-incomplete: a NEC decided by morphology without an
+// docs/clinical.md §4 nen-classification-incomplete: a NEC decided by morphology without an
 // index does not say "no treatment is suggested" while nec-first-line suggests it.
 func TestClassificationIncompleteWording(t *testing.T) {
 	t.Parallel()

@@ -7,7 +7,7 @@ package cards
 // Then: an info card with a draft radiation oncology referral for external beam
 // radiotherapy.
 //
-// Guideline: GUIDELINE §4 row nen-bone-mets-ebrt; ESMO 2020 GEP-NEN.
+// Guideline: docs/clinical.md §4 row nen-bone-mets-ebrt; ESMO 2020 GEP-NEN.
 func ruleBoneEBRT(e *eval) []draftCard {
 	if !e.nen() || !e.malignant || !e.confirmed || !e.activeDisease || e.cls.Uncertain() || !e.p.Extent.Bone {
 		return nil

@@ -14,7 +14,7 @@ import "strings"
 // and 5). A NEC decided by morphology alone (no index on record) is not undetermined:
 // the card then says so instead of "no treatment is suggested".
 //
-// Guideline: GUIDELINE §1 principles 1 and 5, §3; WHO 2019 (Rindi et al. 2018).
+// Guideline: docs/clinical.md §1 principles 1 and 5, §3; WHO 2019 (Rindi et al. 2018).
 func ruleClassificationIncomplete(e *eval) []draftCard {
 	if !e.confirmedNEN() || len(e.cls.Incomplete) == 0 {
 		return nil

@@ -14,7 +14,7 @@ import (
 // Config.FollowUpMonths (3) months; a draft contrast CT (or MRI) now and a recurring
 // imaging Task every Config.ImagingMonths months.
 //
-// Guideline: GUIDELINE §4 row followup-schedule; ESMO 2020 GEP-NEN (follow-up).
+// Guideline: docs/clinical.md §4 row followup-schedule; ESMO 2020 GEP-NEN (follow-up).
 func ruleFollowUp(e *eval) []draftCard {
 	if !e.confirmedNEN() {
 		return nil

@@ -17,7 +17,7 @@ import (
 // Then: a warning card listing each value with its date and specimen (tumour
 // heterogeneity or progression of grade), with an MDT review request.
 //
-// Guideline: GUIDELINE §4 row nen-grade-discordance; WHO 2019 (Rindi et al. 2018).
+// Guideline: docs/clinical.md §4 row nen-grade-discordance; WHO 2019 (Rindi et al. 2018).
 func ruleGradeDiscordance(e *eval) []draftCard {
 	if !e.nen() || !e.malignant || !e.confirmed {
 		return nil

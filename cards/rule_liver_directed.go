@@ -10,7 +10,7 @@ import "fmt"
 // (chemo)embolisation (TACE/TAE) and radiofrequency ablation (RFA), each unless already
 // ordered.
 //
-// Guideline: GUIDELINE §4 row net-liver-directed; ESMO 2020 GEP-NEN.
+// Guideline: docs/clinical.md §4 row net-liver-directed; ESMO 2020 GEP-NEN.
 func ruleLiverDirected(e *eval) []draftCard {
 	if !e.treatable() || !e.cls.WellDifferentiatedNET() || !gep(e.site) || !e.p.Extent.Liver {
 		return nil

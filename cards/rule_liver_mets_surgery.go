@@ -9,7 +9,7 @@ import "fmt"
 // Then: an info card with a draft surgical referral to assess resection of the liver
 // metastases; the detail mentions neoadjuvant PRRT in selected SSTR-positive cases.
 //
-// Guideline: GUIDELINE §4 row net-liver-mets-surgery; ESMO 2020 GEP-NEN.
+// Guideline: docs/clinical.md §4 row net-liver-mets-surgery; ESMO 2020 GEP-NEN.
 func ruleLiverMetsSurgery(e *eval) []draftCard {
 	if !e.treatable() || !e.cls.WellDifferentiatedNET() || !gep(e.site) || !e.p.Extent.Liver || e.p.Extent.ExtrahepaticDistant {
 		return nil

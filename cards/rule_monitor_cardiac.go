@@ -19,7 +19,7 @@ import (
 // Then: interrupt and/or reduce the sunitinib dose per the SUTENT label and request a
 // cardiology review (a draft Task for the prescriber and a draft ServiceRequest).
 //
-// Guideline: GUIDELINE §4 row monitor-cardiac; SUTENT US label (left ventricular
+// Guideline: docs/clinical.md §4 row monitor-cardiac; SUTENT US label (left ventricular
 // dysfunction).
 func ruleMonitorCardiac(e *eval) []draftCard {
 	if !e.confirmedNEN() {

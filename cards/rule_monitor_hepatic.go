@@ -20,7 +20,7 @@ import (
 // panel before each cycle. This is the monitoring shown instead of re-suggesting a drug
 // the patient already takes (principle 3).
 //
-// Guideline: GUIDELINE §4 row monitor-hepatic. Source: the SUTENT label when on
+// Guideline: docs/clinical.md §4 row monitor-hepatic. Source: the SUTENT label when on
 // sunitinib, the AFINITOR label when on everolimus, ENETS 2023 for chemotherapy (the
 // others as further links).
 func ruleMonitorHepatic(e *eval) []draftCard {

@@ -13,7 +13,7 @@ import "fmt"
 // drafts both MedicationRequests sharing a groupIdentifier, plus a baseline hepatic
 // panel, a hepatic panel Task each 21-day cycle, and the follow-up schedule.
 //
-// Guideline: GUIDELINE §4 row nec-first-line; ENETS 2023 NEC guidance (Sorbye et al.,
+// Guideline: docs/clinical.md §4 row nec-first-line; ENETS 2023 NEC guidance (Sorbye et al.,
 // prefers carboplatin generally); Hainsworth 2006.
 func ruleNECFirstLine(e *eval) []draftCard {
 	if !e.treatable() || e.cls.Category != CatNEC || !gep(e.site) {

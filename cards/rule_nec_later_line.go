@@ -14,7 +14,7 @@ import "fmt"
 // "particularly pancreatic NEC"). The detail notes FOLFIRI as an ENETS 2023 option.
 // Each suggestion carries hepatic monitoring and the follow-up schedule.
 //
-// Guideline: GUIDELINE §4 row nec-later-line; ENETS 2023 NEC guidance.
+// Guideline: docs/clinical.md §4 row nec-later-line; ENETS 2023 NEC guidance.
 func ruleNECLaterLine(e *eval) []draftCard {
 	if !e.treatable() || e.cls.Category != CatNEC || !gep(e.site) || e.progression == nil {
 		return nil

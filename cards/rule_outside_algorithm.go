@@ -12,7 +12,7 @@ import (
 // Then: a warning card asking for MDT review; the options are listed as information
 // only (no draft orders of treatment).
 //
-// Guideline: GUIDELINE §3 (MiNEN, lung/thymus, NET G3) and §4 row
+// Guideline: docs/clinical.md §3 (MiNEN, lung/thymus, NET G3) and §4 row
 // nen-outside-algorithm. Source: ESMO 2020 GEP-NEN (NET G3, MiNEN), NCCN (lung and
 // thymus), ENETS 2023 (NEC with ECOG ≥ 3).
 func ruleOutsideAlgorithm(e *eval) []draftCard {

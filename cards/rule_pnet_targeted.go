@@ -13,7 +13,7 @@ import "fmt"
 // with hepatic panel and follow-up. A drug that was taken before and stopped is not
 // offered again (the other one is).
 //
-// Guideline: GUIDELINE §4 row pnet-targeted; SUTENT and AFINITOR US labels; ESMO 2020.
+// Guideline: docs/clinical.md §4 row pnet-targeted; SUTENT and AFINITOR US labels; ESMO 2020.
 func rulePNETTargeted(e *eval) []draftCard {
 	if !e.treatable() || !e.cls.WellDifferentiatedNET() || e.site != "pancreas" || e.progression == nil {
 		return nil

@@ -12,7 +12,7 @@ import "fmt"
 // The suggestion is marked as the drug "lutathera", so that the central guard also keeps
 // it from a NEC (principle 2) and from a patient with Lu-177 dotatate active or drafted.
 //
-// Guideline: GUIDELINE §4 row net-prrt; LUTATHERA US label; ESMO 2020 GEP-NEN.
+// Guideline: docs/clinical.md §4 row net-prrt; LUTATHERA US label; ESMO 2020 GEP-NEN.
 func rulePRRT(e *eval) []draftCard {
 	if !e.treatable() || !e.cls.WellDifferentiatedNET() || !gep(e.site) || e.progression == nil {
 		return nil

@@ -15,7 +15,7 @@ import (
 // every 4 weeks; octreotide LAR 30 mg IM every 4 weeks; each with the follow-up
 // schedule.
 //
-// Guideline: GUIDELINE §4 row net-ssa; ESMO 2020 GEP-NEN.
+// Guideline: docs/clinical.md §4 row net-ssa; ESMO 2020 GEP-NEN.
 func ruleSSA(e *eval) []draftCard {
 	if !e.treatable() || !e.cls.WellDifferentiatedNET() || !gep(e.site) || e.p.Extent.Status != fhirmap.ExtentDistant {
 		return nil

@@ -14,7 +14,7 @@ import (
 // its detail lists every fact used (value, date, reference) and every data-quality
 // note of the picture. No suggestions.
 //
-// Guideline: GUIDELINE §3 (WHO 2019 classification) and §4 row nen-summary; source
+// Guideline: docs/clinical.md §3 (WHO 2019 classification) and §4 row nen-summary; source
 // WHO 2019 / Rindi et al. 2018.
 func ruleSummary(e *eval) []draftCard {
 	if !e.nen() {

@@ -14,7 +14,7 @@ import (
 // record.
 // Then: an info card with a draft surgical oncology referral (ServiceRequest).
 //
-// Guideline: GUIDELINE §4 row nen-surgery; ESMO 2020 GEP-NEN (surgery for localised
+// Guideline: docs/clinical.md §4 row nen-surgery; ESMO 2020 GEP-NEN (surgery for localised
 // disease).
 func ruleSurgery(e *eval) []draftCard {
 	if !e.treatable() || e.p.Extent.Status != fhirmap.ExtentLimited || !e.ecogAtMost(e.cfg.ECOGSurgeryMax) || !gep(e.site) {

@@ -10,7 +10,7 @@ import "github.com/nencds/nencds/fhirmap"
 // contrast CT, each unless recent or already ordered. Source: "delayed diagnosis …
 // maintain high clinical suspicion".
 //
-// Guideline: GUIDELINE §4 row nen-suspected; ESMO 2020 GEP-NEN.
+// Guideline: docs/clinical.md §4 row nen-suspected; ESMO 2020 GEP-NEN.
 func ruleSuspected(e *eval) []draftCard {
 	if e.nen() {
 		return nil

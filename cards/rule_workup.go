@@ -17,7 +17,7 @@ import (
 // optional for a NEC, so not suggested).
 // Then: an info card with one suggestion per missing item (selectionBehavior any).
 //
-// Guideline: GUIDELINE §4 row nen-workup; ESMO 2020 GEP-NEN (diagnostic work-up).
+// Guideline: docs/clinical.md §4 row nen-workup; ESMO 2020 GEP-NEN (diagnostic work-up).
 // lastMarker is the most recent marker of the kinds (nil when none) and its value.
 func lastMarker(p *fhirmap.Picture, kinds ...fhirmap.MarkerKind) (*fhirmap.Source, string) {
 	for i := range p.Markers {

@@ -9,7 +9,7 @@ import (
 	"github.com/nencds/nencds/fhirmap"
 )
 
-// Negative tests, one per safety principle of GUIDELINE §1.
+// Negative tests, one per safety principle of docs/clinical.md §1.
 
 var treatmentTopics = []string{TopicNECFirstLine, TopicNECLaterLine, TopicPNETTargeted, TopicSSA, TopicPRRT, TopicSurgery, TopicLiverMetsSurgery, TopicLiverDirected, TopicBoneEBRT}
 

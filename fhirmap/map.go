@@ -445,7 +445,7 @@ func (m *mapper) replay(rc *received) {
 	}
 }
 
-// choose picks the copy of a resource to map (GUIDELINE §1.4: withdrawn data is never
+// choose picks the copy of a resource to map (docs/clinical.md §1.4: withdrawn data is never
 // used). Identical copies are one. Among differing copies, a withdrawn one (status
 // entered-in-error or cancelled, a Condition entered-in-error or refuted) wins, and its
 // reader skips the resource with the usual note; else the newest by meta.lastUpdated,

@@ -398,7 +398,7 @@ var (
 	reComparator = regexp.MustCompile(`^(<=|>=|<|>|≤|≥)`)
 )
 
-// readKi67 normalises a Ki-67 value as GUIDELINE section 2 says.
+// readKi67 normalises a Ki-67 value as docs/clinical.md §2 says.
 func (m *mapper) readKi67(ref string, v obsValue) (Ki67, bool) {
 	var k Ki67
 	var val float64

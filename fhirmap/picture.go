@@ -4,8 +4,8 @@
 // It is pure and deterministic: no HTTP, no clock (the evaluation time is an input), and
 // the same resources with the same evaluation time always give the same Picture. What it
 // cannot read safely becomes a Note on the Picture instead of a guess; one bad resource
-// never sinks the others. What to read is specified in ../shared/clinical/GUIDELINE.md
-// sections 2 and 3; the codes live in the embedded value sets (see valuesets.go).
+// never sinks the others. What to read is specified in docs/clinical.md §2
+// and §3; the codes live in the embedded value sets (see valuesets.go).
 //
 // How it reads (map.go): each document is a Bundle of any type (entries read one by one,
 // nested Bundles too) or a single resource. Every entry is decoded once with

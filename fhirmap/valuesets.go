@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// codesCSV is the project's code list (a copy of shared/clinical/codes.csv, kept in the
-// repository so that the binary embeds exactly what was reviewed).
+// codesCSV is the project's code list, kept in the repository so that the binary embeds
+// exactly what was reviewed (docs/clinical.md §2 says what is read with which codes).
 //
 //go:embed codes.csv
 var codesCSV string
