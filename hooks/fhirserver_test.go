@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/hooks/auth"
 )
 
@@ -66,7 +67,7 @@ func TestFHIRServerValidation(t *testing.T) {
 			case !tt.ok && (!errors.As(err, &e) || e.Kind != KindInvalid):
 				t.Errorf("Validate: %v, want invalid", err)
 			}
-			if _, err := (FHIRPolicy{Dev: true}).Allow(tt.server, nil); (err == nil) != (tt.ok || tt.pid != "") {
+			if _, err := (fhirclient.Policy{Dev: true}).Allow(tt.server, nil); (err == nil) != (tt.ok || tt.pid != "") {
 				t.Errorf("Allow(%q): %v", tt.server, err)
 			}
 		})
@@ -87,20 +88,20 @@ func TestFallbackURL(t *testing.T) {
 		{base: "https://ehr.example.org/a%2Fb/fhir", key: KeyPatient, want: "https://ehr.example.org/a%2Fb/fhir/Patient/p-1"},
 	}
 	for _, tt := range tests {
-		base, err := ParseFHIRBase(tt.base)
+		base, err := fhirclient.ParseBase(tt.base)
 		if err != nil {
-			t.Fatalf("ParseFHIRBase(%q): %v", tt.base, err)
+			t.Fatalf("fhirclient.ParseBase(%q): %v", tt.base, err)
 		}
 		got := fallbackURL(base, tt.key, "p-1")
 		if got != tt.want {
 			t.Errorf("fallbackURL(%q, %s) = %q, want %q", tt.base, tt.key, got, tt.want)
 		}
 		u, err := url.Parse(got)
-		if err != nil || !underBaseURL(u, base) {
+		if err != nil || !fhirclient.UnderBase(u, base) {
 			t.Errorf("fallbackURL(%q, %s) = %q is not under the base", tt.base, tt.key, got)
 		}
 	}
-	obs, _ := ParseFHIRBase("https://ehr.example.org/fhir")
+	obs, _ := fhirclient.ParseBase("https://ehr.example.org/fhir")
 	got, err := url.Parse(fallbackURL(obs, KeyObservations, "p-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +119,7 @@ func TestFallbackBaseNotJoinedRaw(t *testing.T) {
 		fake := newFakeFHIR(t, fixture(t), false, nil)
 		req := validated(t, fallbackBody(t, fake.URL()+"/fhir", ""))
 		req.FHIRServer = fake.URL() + "/fhir" + suffix
-		r := &Resolver{FHIR: NewFHIRClient(FHIROptions{Dev: true}), Policy: FHIRPolicy{Dev: true}}
+		r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Dev: true}), Policy: fhirclient.Policy{Dev: true}}
 		_, err := r.Resolve(context.Background(), req, auth.Client{})
 		var e *Error
 		if !errors.As(err, &e) || e.Kind != KindMissingData {
@@ -173,7 +174,7 @@ func TestFetchedPageKind(t *testing.T) {
 			}))
 			defer srv.Close()
 			req := validated(t, fallbackBody(t, srv.URL+"/fhir", ""))
-			r := &Resolver{FHIR: NewFHIRClient(FHIROptions{Dev: true}), Policy: FHIRPolicy{Dev: true}}
+			r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Dev: true}), Policy: fhirclient.Policy{Dev: true}}
 			res, err := r.Resolve(context.Background(), req, auth.Client{})
 			var got []string
 			var e *Error

@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/nencds/nencds/cards"
+	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/hooks/auth"
 	"github.com/nencds/nencds/hooks/telemetry"
 	"github.com/nencds/nencds/internal/golden"
@@ -77,7 +78,7 @@ func testOptions(t testing.TB, fa *fakeAuth, transport http.RoundTripper) Option
 			Evaluator: &Evaluator{
 				Engine: cards.NewEngine(cards.DefaultConfig(), SequentialIDs()),
 				Resolver: &Resolver{
-					FHIR:    NewFHIRClient(FHIROptions{Transport: transport, RequestTimeout: 2 * time.Second}),
+					FHIR:    fhirclient.New(fhirclient.Options{Transport: transport, RequestTimeout: 2 * time.Second}),
 					Timeout: 3 * time.Second,
 				},
 				Now: func() time.Time { return goldenAt },
@@ -91,7 +92,7 @@ func testOptions(t testing.TB, fa *fakeAuth, transport http.RoundTripper) Option
 		Evaluator: &Evaluator{
 			Engine: cards.NewEngine(cards.DefaultConfig(), SequentialIDs()),
 			Resolver: &Resolver{
-				FHIR:    NewFHIRClient(FHIROptions{Transport: testTelemetry.Transport(transport), RequestTimeout: 2 * time.Second}),
+				FHIR:    fhirclient.New(fhirclient.Options{Transport: testTelemetry.Transport(transport), RequestTimeout: 2 * time.Second}),
 				Timeout: 3 * time.Second,
 				Stage:   telemetry.StageFunc[Stage](testTelemetry),
 			},

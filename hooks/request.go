@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/internal/jsonscan"
 )
 
@@ -321,7 +322,7 @@ func (req *Request) Validate(svc Service) error {
 	req.PatientView = pv
 
 	if req.FHIRServer != "" {
-		u, err := ParseFHIRBase(req.FHIRServer)
+		u, err := fhirclient.ParseBase(req.FHIRServer)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
 			return Errorf(KindInvalid, "fhirServer must be an absolute http(s) base URL without credentials, query, fragment or dot segments")
 		}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/hooks/auth"
 )
 
@@ -43,9 +44,9 @@ type Resolution struct {
 // any connection.
 type Resolver struct {
 	// FHIR reads from fhirServer; nil means no fallback (every needed fetch fails).
-	FHIR *FHIRClient
+	FHIR *fhirclient.Client
 	// Policy decides which fhirServer may be read.
-	Policy FHIRPolicy
+	Policy fhirclient.Policy
 	// Timeout bounds all the fetches of one request. Default 5 s.
 	Timeout time.Duration
 	// Stage, when set, wraps each key's fetch (StageFetch).
@@ -73,17 +74,17 @@ func (r *Resolver) Resolve(ctx context.Context, req *Request, client auth.Client
 			continue
 		}
 		if ok {
-			p, err := peekIn(req.index, v)
+			p, err := fhirclient.PeekIn(req.index, v)
 			if err != nil {
 				return nil, Errorf(KindInvalid, "prefetch %q is not a FHIR resource (an object with a resourceType)", key)
 			}
-			if !p.failed() {
+			if !p.Failed() {
 				if key == KeyPatient && (p.ResourceType != "Patient" || p.ID != pid) {
 					return nil, Errorf(KindInvalid, "prefetch %q must be the Patient of context.patientId", key)
 				}
 				perKey[key] = []json.RawMessage{v}
 				res.Dispositions[key] = Present
-				if next := p.next(); next != "" {
+				if next := p.Next(); next != "" {
 					jobs = append(jobs, &job{key: key, first: next})
 				}
 				continue
@@ -103,7 +104,7 @@ func (r *Resolver) Resolve(ctx context.Context, req *Request, client auth.Client
 		for _, j := range jobs {
 			if j.err != nil {
 				res.Dispositions[j.key] = Failed
-				missing = append(missing, MissingKey{Key: j.key, Reason: reasonOf(j.err)})
+				missing = append(missing, MissingKey{Key: j.key, Reason: fhirclient.Reason(j.err)})
 				continue
 			}
 			if res.Dispositions[j.key] != Present {
@@ -178,7 +179,7 @@ func (r *Resolver) run(ctx context.Context, req *Request, client auth.Client, jo
 }
 
 // fallbackURL is the URL the fallback reads for key: the key's template under base (a
-// ParseFHIRBase result), built as a url.URL, never by joining strings.
+// fhirclient.ParseBase result), built as a url.URL, never by joining strings.
 func fallbackURL(base *url.URL, key, patientID string) string {
 	t := PrefetchTemplates()[key]
 	p, q, _ := strings.Cut(t, "?")

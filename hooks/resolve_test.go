@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/hooks/auth"
 )
 
@@ -90,7 +91,7 @@ func TestPrefetchDecisionTable(t *testing.T) {
 				}
 			})
 			req := validated(t, body)
-			r := &Resolver{FHIR: NewFHIRClient(FHIROptions{Dev: true}), Policy: FHIRPolicy{Dev: true}, Timeout: 3 * time.Second}
+			r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Dev: true}), Policy: fhirclient.Policy{Dev: true}, Timeout: 3 * time.Second}
 			res, err := r.Resolve(context.Background(), req, auth.Client{})
 			if tt.wantErr != KindInternal {
 				if KindOf(err) != tt.wantErr {
@@ -227,7 +228,7 @@ func TestFallbackConcurrent(t *testing.T) {
 	t.Parallel()
 	fake := newFakeFHIR(t, fixture(t), false, func(f *fakeFHIR) { f.barrier = len(PrefetchKeys) })
 	req := validated(t, fallbackBody(t, fake.URL(), ""))
-	r := &Resolver{FHIR: NewFHIRClient(FHIROptions{Dev: true, RequestTimeout: 10 * time.Second}), Policy: FHIRPolicy{Dev: true}, Timeout: 10 * time.Second}
+	r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Dev: true, RequestTimeout: 10 * time.Second}), Policy: fhirclient.Policy{Dev: true}, Timeout: 10 * time.Second}
 	res, err := r.Resolve(context.Background(), req, auth.Client{})
 	if err != nil {
 		t.Fatal(err)
@@ -304,66 +305,12 @@ func TestNotAnOpenProxy(t *testing.T) {
 	}
 }
 
-func TestFHIRPolicy(t *testing.T) {
-	t.Parallel()
-	listed := []string{"https://ehr.example.org/fhir/r4/", "https://EHR2.example.org:443/api/FHIR/R4"}
-	tests := []struct {
-		name   string
-		dev    bool
-		server string
-		ok     bool
-	}{
-		{name: "listed", server: "https://ehr.example.org/fhir/r4", ok: true},
-		{name: "listed with slash", server: "https://ehr.example.org/fhir/r4/", ok: true},
-		{name: "listed default port and case", server: "https://ehr2.example.org/api/FHIR/R4", ok: true},
-		{name: "path case differs", server: "https://ehr2.example.org/api/fhir/r4"},
-		{name: "deeper path", server: "https://ehr.example.org/fhir/r4/x"},
-		{name: "other port", server: "https://ehr.example.org:8443/fhir/r4"},
-		{name: "http", server: "http://ehr.example.org/fhir/r4"},
-		{name: "userinfo", server: "https://user@ehr.example.org/fhir/r4"},
-		{name: "query", server: "https://ehr.example.org/fhir/r4?x=1"},
-		{name: "listed with trailing ?", server: "https://ehr.example.org/fhir/r4?"},
-		{name: "listed with trailing #", server: "https://ehr.example.org/fhir/r4#"},
-		{name: "listed via dot segments", server: "https://ehr.example.org/fhir/x/../r4"},
-		{name: "dev trailing ?", dev: true, server: "https://anything.example/fhir?"},
-		{name: "file", server: "file:///etc/passwd"},
-		{name: "dev any https", dev: true, server: "https://anything.example/fhir", ok: true},
-		{name: "dev http loopback", dev: true, server: "http://127.0.0.1:9999/fhir", ok: true},
-		{name: "dev http localhost", dev: true, server: "http://localhost:9999/fhir", ok: true},
-		{name: "dev http ipv6 loopback", dev: true, server: "http://[::1]:9999/fhir", ok: true},
-		{name: "dev http remote", dev: true, server: "http://ehr.example.org/fhir"},
-		{name: "dev metadata", dev: true, server: "https://169.254.169.254/"},
-		{name: "dev unspecified", dev: true, server: "https://0.0.0.0/"},
-		{name: "dev link-local with zone", dev: true, server: "https://[fe80::1%25eth0]/fhir"},
-		{name: "dev link-local with zone and port", dev: true, server: "https://[fe80::1%25eth0]:8443/fhir"},
-		{name: "dev link-local", dev: true, server: "https://[fe80::1]/fhir"},
-		{name: "dev metadata trailing dot", dev: true, server: "https://169.254.169.254./"},
-		{name: "dev metadata v4-mapped", dev: true, server: "https://[::ffff:169.254.169.254]/"},
-		{name: "dev metadata ipv6", dev: true, server: "https://[fd00:ec2::254]/"},
-		{name: "dev metadata decimal", dev: true, server: "https://2852039166/fhir"},
-		{name: "dev metadata hex", dev: true, server: "https://0xA9FEA9FE/fhir"},
-		{name: "dev metadata octal", dev: true, server: "https://0251.0376.0251.0376/fhir"},
-		{name: "dev metadata short form", dev: true, server: "https://169.254.43518/fhir"},
-		{name: "dev dotted quad", dev: true, server: "https://93.184.216.34/fhir", ok: true},
-		{name: "dev numeric-looking name", dev: true, server: "https://1password.example/fhir", ok: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := FHIRPolicy{Dev: tt.dev}.Allow(tt.server, listed)
-			if (err == nil) != tt.ok {
-				t.Errorf("Allow(%q) err = %v, want ok %v", tt.server, err, tt.ok)
-			}
-		})
-	}
-}
-
 // TestFHIRResponseCap: a FHIR answer over the cap fails the key.
 func TestFHIRResponseCap(t *testing.T) {
 	t.Parallel()
 	fake := newFakeFHIR(t, fixture(t), false, nil)
 	req := validated(t, fallbackBody(t, fake.URL(), ""))
-	r := &Resolver{FHIR: NewFHIRClient(FHIROptions{Dev: true, MaxBytes: 200}), Policy: FHIRPolicy{Dev: true}}
+	r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Dev: true, MaxBytes: 200}), Policy: fhirclient.Policy{Dev: true}}
 	_, err := r.Resolve(context.Background(), req, auth.Client{})
 	var e *Error
 	if !errors.As(err, &e) || e.Kind != KindMissingData {
@@ -399,7 +346,7 @@ func TestStages(t *testing.T) {
 	o.Dev, o.Authenticator = true, nil
 	o.Evaluator.Stage = rec
 	o.Evaluator.Resolver.Stage = rec
-	o.Evaluator.Resolver.Policy = FHIRPolicy{Dev: true}
+	o.Evaluator.Resolver.Policy = fhirclient.Policy{Dev: true}
 	body := edit(t, func(m map[string]any) {
 		m["fhirServer"] = fake.URL()
 		delete(m["prefetch"].(map[string]any), "conditions")

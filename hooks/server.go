@@ -31,7 +31,7 @@ var _ Authenticator = (*auth.Verifier)(nil)
 type Options struct {
 	// Dev allows any CORS origin, lets the server run without an Authenticator (no client
 	// JWT: every call is anonymous) and the FHIR fallback read http on loopback (see
-	// FHIRPolicy, configured on the Resolver). Never in production.
+	// fhirclient.Policy, configured on the Resolver). Never in production.
 	Dev bool
 	// PublicURL is the externally visible base of the service (e.g. https://cds.example.org);
 	// the aud of a call is PublicURL + "/cds-services[/{id}[/feedback]]". Required unless Dev.

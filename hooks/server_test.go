@@ -15,6 +15,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nencds/nencds/fhirclient"
 )
 
 func fixture(t testing.TB) []byte {
@@ -347,7 +349,7 @@ func TestSaturation(t *testing.T) {
 	o := testOptions(t, nil, nil)
 	o.Dev, o.Authenticator = true, nil
 	o.MaxInFlight = 1
-	o.Evaluator.Resolver.Policy = FHIRPolicy{Dev: true}
+	o.Evaluator.Resolver.Policy = fhirclient.Policy{Dev: true}
 	s := newTestServer(t, o)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/nencds/nencds/cards"
+	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/hooks"
 	"github.com/nencds/nencds/hooks/telemetry"
 )
@@ -38,8 +39,8 @@ func spawn(withTelemetry bool) (string, func(), error) {
 			Engine: cards.NewEngine(cards.DefaultConfig(), nil), // nil: random version-4 uuids
 			Stage:  telemetry.StageFunc[hooks.Stage](tel),
 			Resolver: &hooks.Resolver{
-				FHIR:    hooks.NewFHIRClient(hooks.FHIROptions{Transport: tel.Transport(hooks.FHIRTransport(true)), Dev: true}),
-				Policy:  hooks.FHIRPolicy{Dev: true},
+				FHIR:    fhirclient.New(fhirclient.Options{Transport: tel.Transport(fhirclient.Transport(true)), Dev: true}),
+				Policy:  fhirclient.Policy{Dev: true},
 				Timeout: 5 * time.Second,
 				Stage:   telemetry.StageFunc[hooks.Stage](tel),
 			},

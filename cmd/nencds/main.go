@@ -23,6 +23,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/nencds/nencds/cards"
+	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/hooks"
 	"github.com/nencds/nencds/hooks/auth"
 	"github.com/nencds/nencds/hooks/telemetry"
@@ -101,16 +102,16 @@ func newServer(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry) (srv 
 			Engine: cards.NewEngine(cfg.Rules, nil),       // nil: random version-4 uuids
 			Resolver: &hooks.Resolver{
 				Stage: telemetry.StageFunc[hooks.Stage](tel), // a span per fetched key
-				FHIR: hooks.NewFHIRClient(hooks.FHIROptions{
+				FHIR: fhirclient.New(fhirclient.Options{
 					// The dial guard (no link-local or metadata address; loopback only
 					// in -dev) under the tracing transport.
-					Transport:      tel.Transport(hooks.FHIRTransport(cfg.Dev)),
+					Transport:      tel.Transport(fhirclient.Transport(cfg.Dev)),
 					Dev:            cfg.Dev,
 					MaxBytes:       cfg.FHIRMaxBytes,
 					MaxPages:       cfg.FHIRMaxPages,
 					RequestTimeout: cfg.FHIRRequestTimeout,
 				}),
-				Policy:  hooks.FHIRPolicy{Dev: cfg.Dev},
+				Policy:  fhirclient.Policy{Dev: cfg.Dev},
 				Timeout: cfg.FHIRTimeout,
 			},
 		},

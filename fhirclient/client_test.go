@@ -1,4 +1,4 @@
-package hooks
+package fhirclient
 
 import (
 	"context"
@@ -92,12 +92,12 @@ func TestTokenStaysUnderBase(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := NewFHIRClient(FHIROptions{Transport: b.srv.Client().Transport})
+			c := New(Options{Transport: b.srv.Client().Transport})
 			_, err = c.Pages(context.Background(), base, "secret-token", b.srv.URL+"/fhir/start")
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("err %v, want none", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(reasonOf(err), tt.wantErr)):
+			case tt.wantErr != "" && (err == nil || !strings.Contains(Reason(err), tt.wantErr)):
 				t.Errorf("err %v, want %q", err, tt.wantErr)
 			}
 			if diff := cmp.Diff(tt.wantHits, b.seen()); diff != "" {
@@ -112,7 +112,7 @@ func TestTokenStaysUnderBase(t *testing.T) {
 func TestRedirectWithoutBaseRefused(t *testing.T) {
 	t.Parallel()
 	b := newBaseServer(t, nil, func(string) string { return "/fhir/Observation" })
-	c := NewFHIRClient(FHIROptions{Transport: b.srv.Client().Transport})
+	c := New(Options{Transport: b.srv.Client().Transport})
 	req, err := http.NewRequest(http.MethodGet, b.srv.URL+"/fhir/start", nil)
 	if err != nil {
 		t.Fatal(err)

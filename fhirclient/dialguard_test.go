@@ -1,4 +1,4 @@
-package hooks
+package fhirclient
 
 import (
 	"context"
@@ -74,14 +74,14 @@ func TestFHIRTransportGuard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = NewFHIRClient(FHIROptions{}).Pages(context.Background(), base, "secret-token", server+"/fhir/Condition")
+		_, err = New(Options{}).Pages(context.Background(), base, "secret-token", server+"/fhir/Condition")
 		if err == nil || !strings.Contains(err.Error(), errDialRefused.Error()) {
 			t.Errorf("%s outside dev: err %v, want the dial refused", server, err)
 		}
 		if n := hits.Load(); n != 0 {
 			t.Fatalf("%s outside dev: %d requests reached the server", server, n)
 		}
-		if _, err := NewFHIRClient(FHIROptions{Dev: true}).Pages(context.Background(), base, "", server+"/fhir/Condition"); err != nil {
+		if _, err := New(Options{Dev: true}).Pages(context.Background(), base, "", server+"/fhir/Condition"); err != nil {
 			t.Errorf("%s in dev: %v", server, err)
 		}
 		if n := hits.Swap(0); n != 1 {

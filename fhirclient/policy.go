@@ -1,0 +1,174 @@
+package fhirclient
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Policy decides which FHIR server nencds may read from, so that nencds never
+// becomes a proxy into the hospital network: outside Dev, only a base listed for the
+// authenticated client (auth.Client.FHIRServers), over https; in Dev, any https server
+// and http on loopback, but never a link-local, unspecified or multicast address.
+type Policy struct {
+	Dev bool
+}
+
+// Allow returns the parsed base of server if the policy lets it be fetched for a client
+// that lists trusted. Its error message is client-safe.
+func (p Policy) Allow(server string, trusted []string) (*url.URL, error) {
+	u, err := ParseBase(server)
+	if err != nil {
+		return nil, errors.New("fhirServer is not a valid base URL")
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(stripZone(strings.TrimSuffix(host, "."))); ip != nil && forbiddenIP(ip) {
+		return nil, errors.New("fhirServer is not a trusted FHIR server")
+	}
+	if oddIPv4.MatchString(strings.TrimSuffix(host, ".")) && net.ParseIP(host) == nil {
+		// 2852039166, 0xa9fea9fe, 0251.0376.0251.0376, 169.254.43518: resolvers and
+		// browsers read these as IPv4 addresses (here 169.254.169.254).
+		return nil, errors.New("fhirServer is not a trusted FHIR server")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !p.Dev || !isLoopback(host) {
+			return nil, errors.New("fhirServer must use https")
+		}
+	default:
+		return nil, errors.New("fhirServer must use https")
+	}
+	if p.Dev {
+		return u, nil
+	}
+	want := normalBase(u)
+	for _, t := range trusted {
+		tu, err := url.Parse(t)
+		if err != nil || !tu.IsAbs() {
+			continue
+		}
+		if normalBase(tu) == want {
+			return u, nil
+		}
+	}
+	return nil, errors.New("fhirServer is not a trusted FHIR server for this client")
+}
+
+// ParseBase parses a fhirServer: an absolute URL with a host and nothing a server
+// could read otherwise than as a base: no userinfo, no query (not even an empty one: a
+// trailing "?"), no fragment (not even a trailing "#"), no dot segment (plain or
+// percent-encoded) and no backslash. The result is the base alone (scheme, host, path),
+// from which fetch URLs are built.
+func ParseBase(server string) (*url.URL, error) {
+	u, err := url.Parse(server)
+	switch {
+	case err != nil:
+		return nil, errors.New("not a URL")
+	case !u.IsAbs() || u.Host == "" || u.Opaque != "":
+		return nil, errors.New("not an absolute URL")
+	case u.User != nil:
+		return nil, errors.New("has credentials")
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, errors.New("has a query")
+	case u.Fragment != "" || strings.Contains(server, "#"):
+		return nil, errors.New("has a fragment")
+	case hasDotSegment(u):
+		return nil, errors.New("has a dot segment or backslash")
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}, nil
+}
+
+// oddIPv4 is a host made of one to four numbers (decimal, octal or hex), which is an IPv4
+// address to inet_aton and the WHATWG URL parser even when not a dotted quad.
+var oddIPv4 = regexp.MustCompile(`(?i)^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}$`)
+
+// stripZone drops an IPv6 zone ("fe80::1%eth0" → "fe80::1"), which net.ParseIP refuses.
+func stripZone(host string) string {
+	if i := strings.IndexByte(host, '%'); i >= 0 {
+		return host[:i]
+	}
+	return host
+}
+
+// metadataNets are cloud metadata addresses outside the link-local ranges.
+var metadataNets = []*net.IPNet{
+	{IP: net.ParseIP("fd00:ec2::254"), Mask: net.CIDRMask(128, 128)},     // AWS IMDS over IPv6
+	{IP: net.IPv4(100, 100, 100, 200).To4(), Mask: net.CIDRMask(32, 32)}, // Alibaba Cloud
+}
+
+// forbiddenIP reports whether nencds must never connect to ip: link-local (169.254.0.0/16
+// with the cloud metadata endpoints, fe80::/10), another metadata address, unspecified or
+// multicast.
+func forbiddenIP(ip net.IP) bool {
+	if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+		return true
+	}
+	for _, n := range metadataNets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+var errDialRefused = errors.New("connection to a forbidden address refused")
+
+// dialControl is the net.Dialer Control of Transport: it sees the address actually
+// dialled, after DNS, so a name that resolves to a link-local or metadata address is
+// refused as its literal is; loopback is refused unless dev.
+func dialControl(dev bool) func(network, address string, _ syscall.RawConn) error {
+	return func(network, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return errDialRefused
+		}
+		ip := net.ParseIP(stripZone(host))
+		if ip == nil || forbiddenIP(ip) || (ip.IsLoopback() && !dev) {
+			return errDialRefused
+		}
+		return nil
+	}
+}
+
+// Transport is the transport for the FHIR fallback: http.DefaultTransport's settings
+// with a dial guard that refuses, at connection time, link-local and metadata addresses
+// (169.254.0.0/16, fe80::/10, ...), unspecified and multicast ones, and loopback unless
+// dev. Give it to Options.Transport (wrapped by telemetry if need be); the default
+// transport of New is Transport(Options.Dev).
+func Transport(dev bool) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: dialControl(dev)}
+	t.DialContext = d.DialContext
+	return t
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// normalBase is scheme://host[:port]/path with the scheme and host lower-cased, the
+// default port dropped and no trailing slash.
+func normalBase(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
+}
