@@ -117,7 +117,8 @@ func ReadBody(r io.Reader, l Limits) ([]byte, error) {
 
 // DecodeJSON decodes exactly one JSON value from data into v, strictly: the limits on
 // nesting and string length, a syntax error with its line and column, trailing data
-// rejected. Every error is KindInvalid.
+// rejected, and no key given twice in an object nor a string that is not valid UTF-8
+// (jsonscan.ParseStrict). Every error is KindInvalid.
 func DecodeJSON(data []byte, l Limits, v any) error {
 	l = l.withDefaults()
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -125,6 +126,11 @@ func DecodeJSON(data []byte, l Limits, v any) error {
 	}
 	if err := checkShape(data, l); err != nil {
 		return err
+	}
+	if _, err := jsonscan.ParseStrict(data, l.MaxDepth, l.MaxString); err != nil {
+		if err := strictError(data, err); err != nil {
+			return err
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
@@ -158,6 +164,17 @@ func jsonError(data []byte, err error) error {
 		return Errorf(KindInvalid, "malformed JSON at line %d, column %d: unexpected end of input", line, col)
 	}
 	return Errorf(KindInvalid, "malformed JSON: %v", err)
+}
+
+// strictError is the client error for a *jsonscan.StrictError (a key given twice, a string
+// that is not UTF-8), nil for any other: the syntax errors are encoding/json's to explain.
+func strictError(data []byte, err error) error {
+	var se *jsonscan.StrictError
+	if !errors.As(err, &se) {
+		return nil
+	}
+	line, col := position(data, int64(se.Offset))
+	return Errorf(KindInvalid, "malformed JSON at line %d, column %d: %s", line, col, se.Reason)
 }
 
 // position returns the 1-based line and column of byte offset off.
@@ -216,11 +233,16 @@ func checkShape(data []byte, l Limits) error {
 // so the result and every error are those of DecodeJSON.
 func DecodeRequest(data []byte, l Limits) (*Request, error) {
 	l = l.withDefaults()
-	// Valid JSON within the nesting and string limits (what checkShape checks).
-	if x, ok := jsonscan.ParseWithin(data, l.MaxDepth, l.MaxString); ok {
+	// Valid JSON within the nesting and string limits (what checkShape checks), valid
+	// UTF-8, no key given twice (a gateway reading the first "hook" and nencds the last
+	// would see two requests).
+	x, err := jsonscan.ParseStrict(data, l.MaxDepth, l.MaxString)
+	if err == nil {
 		if req, ok := scanRequest(x, data); ok {
 			return req, nil
 		}
+	} else if err := strictError(data, err); err != nil && checkShape(data, l) == nil {
+		return nil, err
 	}
 	var req Request
 	if err := DecodeJSON(data, l, &req); err != nil {

@@ -3,6 +3,10 @@
 // the members of an object and the elements of an array that return raw sub-slices
 // without allocating.
 //
+// ParseStrict is the validation pass of a request body: what encoding/json accepts, minus
+// what two readers could read differently (a key given twice, a string that is not valid
+// UTF-8), which it refuses with the offset of the fault.
+//
 // It is a fast path only. Valid never accepts what json.Valid rejects (fuzz-tested), and
 // Fields reports when encoding/json could read an object differently (a key matched only
 // by case folding, an escaped or non-ASCII key, a field given twice), so that callers fall
@@ -14,6 +18,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -23,7 +28,7 @@ import (
 // Valid reports whether data is exactly one JSON value, optionally surrounded by
 // whitespace, by the grammar encoding/json accepts (any byte from 0x20 up in strings,
 // invalid UTF-8 included).
-func Valid(data []byte) bool { return valid(data, nil, maxDepth, math.MaxInt) }
+func Valid(data []byte) bool { return valid(data, nil, maxDepth, math.MaxInt, nil) }
 
 // Index is a document checked by Parse with the end of every object and array, so that
 // the cursors skip a nested value in one lookup instead of reading it again at every
@@ -45,10 +50,166 @@ func ParseWithin(data []byte, depth, str int) (*Index, bool) {
 		return nil, false
 	}
 	x := &Index{data: data}
-	if !valid(data, x, min(depth, maxDepth), str) {
+	if !valid(data, x, min(depth, maxDepth), str, nil) {
 		return nil, false
 	}
 	return x, true
+}
+
+// ErrSyntax is the error of ParseStrict for data that is not one JSON value within the
+// limits (what ParseWithin refuses); encoding/json then explains where and why.
+var ErrSyntax = errors.New("jsonscan: not valid JSON within the limits")
+
+// StrictError is what ParseStrict refuses in otherwise valid JSON: invalid UTF-8 in a
+// string, or a key given twice in one object. Offset is the byte offset of the string
+// or key at fault; Reason is client-safe (it never quotes the document).
+type StrictError struct {
+	Offset int
+	Reason string
+}
+
+func (e *StrictError) Error() string { return e.Reason }
+
+// ParseStrict is ParseWithin for a request body, which must read the same to every
+// reader: it also refuses a string that is not valid UTF-8 (an invalid byte sequence, or
+// an escaped lone surrogate, which encoding/json would replace by U+FFFD) and an object
+// that gives a key twice (compared after unescaping, so "a" and "\u0061" are one key),
+// where encoding/json keeps the last and another parser the first. The error is a
+// *StrictError for these, ErrSyntax otherwise.
+func ParseStrict(data []byte, depth, str int) (*Index, error) {
+	if len(data) > math.MaxInt32 {
+		return nil, ErrSyntax
+	}
+	x := &Index{data: data}
+	st := &strict{}
+	if !valid(data, x, min(depth, maxDepth), str, st) {
+		if st.err != nil {
+			return nil, st.err
+		}
+		return nil, ErrSyntax
+	}
+	return x, nil
+}
+
+// strict is the state of the strict checks of one ParseStrict pass: the keys of every
+// open object, so that a key given twice is seen.
+type strict struct {
+	err    *StrictError
+	keys   [][]byte      // the keys of the open objects, outermost first (unescaped)
+	frames []strictFrame // one per open container
+}
+
+type strictFrame struct {
+	start int                 // the first key of this object in keys
+	set   map[string]struct{} // its keys once they are many (linear search below)
+}
+
+// manyKeys is the number of keys from which an object's keys go in a map.
+const manyKeys = 16
+
+func (st *strict) push() { st.frames = append(st.frames, strictFrame{start: len(st.keys)}) }
+
+func (st *strict) pop() {
+	f := st.frames[len(st.frames)-1]
+	st.frames = st.frames[:len(st.frames)-1]
+	st.keys = st.keys[:f.start]
+}
+
+// key records the key at data[i:end] (quotes included) of the innermost object and
+// reports false (with st.err) when the object has it already.
+func (st *strict) key(data []byte, i, end int) bool {
+	k := data[i+1 : end-1]
+	if bytes.IndexByte(k, '\\') >= 0 {
+		s, ok := String(data[i:end])
+		if !ok {
+			return true // not valid: the syntax check says so
+		}
+		k = []byte(s)
+	}
+	f := &st.frames[len(st.frames)-1]
+	dup := false
+	if f.set != nil {
+		_, dup = f.set[string(k)]
+	} else {
+		for _, seen := range st.keys[f.start:] {
+			if bytes.Equal(seen, k) {
+				dup = true
+				break
+			}
+		}
+	}
+	if dup {
+		st.err = &StrictError{Offset: i, Reason: "a key is given twice in one object"}
+		return false
+	}
+	st.keys = append(st.keys, k)
+	if f.set != nil {
+		f.set[string(k)] = struct{}{}
+	} else if len(st.keys)-f.start >= manyKeys {
+		f.set = make(map[string]struct{}, 2*manyKeys)
+		for _, seen := range st.keys[f.start:] {
+			f.set[string(seen)] = struct{}{}
+		}
+	}
+	return true
+}
+
+// text checks that the string at data[i:end] (quotes included, valid JSON) is valid
+// UTF-8 once unescaped: no invalid byte sequence, no lone surrogate escape.
+func (st *strict) text(data []byte, i, end int) bool {
+	s := data[i+1 : end-1]
+	for j := 0; j < len(s); {
+		c := s[j]
+		switch {
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(s[j:])
+			if r == utf8.RuneError && size == 1 {
+				st.err = &StrictError{Offset: i, Reason: "a string is not valid UTF-8"}
+				return false
+			}
+			j += size
+		case c == '\\' && j+1 < len(s) && s[j+1] == 'u':
+			r := hex4(s[j+2 : j+6])
+			j += 6
+			switch {
+			case r >= 0xDC00 && r <= 0xDFFF:
+				st.err = &StrictError{Offset: i, Reason: "a string holds a lone UTF-16 surrogate escape"}
+				return false
+			case r >= 0xD800 && r <= 0xDBFF:
+				if j+6 > len(s) || s[j] != '\\' || s[j+1] != 'u' {
+					st.err = &StrictError{Offset: i, Reason: "a string holds a lone UTF-16 surrogate escape"}
+					return false
+				}
+				if lo := hex4(s[j+2 : j+6]); lo < 0xDC00 || lo > 0xDFFF {
+					st.err = &StrictError{Offset: i, Reason: "a string holds a lone UTF-16 surrogate escape"}
+					return false
+				}
+				j += 6
+			}
+		case c == '\\':
+			j += 2
+		default:
+			j++
+		}
+	}
+	return true
+}
+
+// hex4 is the value of four hex digits (valid JSON: checked before).
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		default:
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
 }
 
 // maxDepth is the nesting encoding/json accepts (its scanner's maxNestingDepth).
@@ -58,13 +219,17 @@ const maxDepth = 10000
 // arrays cannot make the index several times its size; the cursors read the rest.
 const maxIndexed = 1 << 16
 
-func valid(data []byte, x *Index, depth, str int) bool {
+// valid checks data; st, when set, adds the strict checks of ParseStrict.
+func valid(data []byte, x *Index, depth, str int, st *strict) bool {
 	var stackBuf [64]byte
 	stack := stackBuf[:0] // '{' or '[' per open container
 	var openBuf [64]int32
 	open := openBuf[:0] // with x: the index in x.opens of each open container, or -1
 	push := func(c byte, i int) bool {
 		stack = append(stack, c)
+		if st != nil {
+			st.push()
+		}
 		if x != nil {
 			if len(x.opens) < maxIndexed {
 				open = append(open, int32(len(x.opens)))
@@ -97,7 +262,7 @@ func valid(data []byte, x *Index, depth, str int) bool {
 				return false
 			}
 			var ok bool
-			if i, ok = key(data, i, str); !ok {
+			if i, ok = key(data, i, str, st); !ok {
 				return false
 			}
 			continue
@@ -116,8 +281,12 @@ func valid(data []byte, x *Index, depth, str int) bool {
 			}
 			continue
 		case c == '"':
+			start := i
 			var ok bool
 			if i, ok = validString(data, i, str); !ok {
+				return false
+			}
+			if st != nil && !st.text(data, start, i) {
 				return false
 			}
 		case c == 't':
@@ -158,7 +327,7 @@ func valid(data []byte, x *Index, depth, str int) bool {
 				i = skipWS(data, i+1)
 				if top == '{' {
 					var ok bool
-					if i, ok = key(data, i, str); !ok {
+					if i, ok = key(data, i, str, st); !ok {
 						return false
 					}
 				}
@@ -166,6 +335,9 @@ func valid(data []byte, x *Index, depth, str int) bool {
 			}
 			if (top == '{' && c == '}') || (top == '[' && c == ']') {
 				stack = stack[:len(stack)-1]
+				if st != nil {
+					st.pop()
+				}
 				i++
 				if x != nil {
 					if k := open[len(open)-1]; k >= 0 {
@@ -180,13 +352,18 @@ func valid(data []byte, x *Index, depth, str int) bool {
 	}
 }
 
-// key reads `"name" :` and the whitespace after the colon.
-func key(data []byte, i, str int) (int, bool) {
+// key reads `"name" :` and the whitespace after the colon; st, when set, checks the key
+// (UTF-8, not given before in its object).
+func key(data []byte, i, str int, st *strict) (int, bool) {
 	if i >= len(data) || data[i] != '"' {
 		return i, false
 	}
+	start := i
 	i, ok := validString(data, i, str)
 	if !ok {
+		return i, false
+	}
+	if st != nil && (!st.text(data, start, i) || !st.key(data, start, i)) {
 		return i, false
 	}
 	i = skipWS(data, i)
