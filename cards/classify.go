@@ -37,8 +37,9 @@ type Classification struct {
 	DiffFrom   string
 	// MiNEN: ICD-O-3 8154/3 found.
 	MiNEN bool
-	// OutsideSite: lung or thymus, graded by mitoses and necrosis, not the digestive
-	// Ki-67 cut-offs.
+	// OutsideSite: a lung or thymus NET (or a tumour of those sites whose category is
+	// not decided), graded by mitoses and necrosis, not the digestive Ki-67 cut-offs.
+	// A lung or thymus NEC is not outside: it follows the NEC branch.
 	OutsideSite bool
 	// Incomplete holds why the category could not be decided safely (principles 1 and
 	// 5); empty when complete.
@@ -147,6 +148,11 @@ func Classify(p *fhirmap.Picture) Classification {
 			c.Category = CatUndetermined
 			c.Incomplete = append(c.Incomplete, "high-grade proliferation (G3) without a recorded differentiation: NET G3 and NEC are told apart by morphology")
 		}
+	}
+	if c.OutsideSite && c.Category == CatNEC {
+		// A NEC of any primary follows the NEC branch (docs/clinical.md §3): only lung
+		// and thymus NETs are outside the algorithm.
+		c.OutsideSite = false
 	}
 	if c.DiffFrom == "conflict" {
 		// The conflicting facts were named by differentiation.

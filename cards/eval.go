@@ -25,7 +25,9 @@ type eval struct {
 	// activeDisease: clinical status not inactive/remission/resolved.
 	activeDisease bool
 	site          fhirmap.Site
-	ecog          *fhirmap.Performance
+	// ecog is the performance status the rules use (performanceStatus): an ECOG or a
+	// Karnofsky score; rules compare its ECOG() equivalent.
+	ecog *fhirmap.Performance
 	// progression is the most recent disease status within the progression window when
 	// it says "progression" (nil otherwise).
 	progression *fhirmap.DiseaseStatus
@@ -53,12 +55,7 @@ func newEval(p *fhirmap.Picture, cfg Config, newID func() string) *eval {
 	}
 	e.cls = Classify(p)
 	e.site = primarySite(p)
-	for i := range p.Performance {
-		if p.Performance[i].Scale == "ecog" {
-			e.ecog = &p.Performance[i]
-			break
-		}
-	}
+	e.ecog = performanceStatus(p.Performance)
 	for i := range p.DiseaseStatus {
 		ds := &p.DiseaseStatus[i]
 		if ds.Date.IsZero() || ds.Date.Before(p.At.AddDate(0, -cfg.ProgressionWindowMonths, 0)) {
@@ -119,8 +116,39 @@ func (e *eval) treatable() bool {
 		!e.cls.Uncertain() && e.cls.Category != CatMiNEN && !e.cls.OutsideSite
 }
 
-// ecogAtMost reports ECOG ≤ limit, or unknown.
-func (e *eval) ecogAtMost(limit int) bool { return e.ecog == nil || e.ecog.Score <= limit }
+// ecogAtMost reports ECOG ≤ limit (a Karnofsky score by its ECOG equivalent), or unknown.
+func (e *eval) ecogAtMost(limit int) bool { return e.ecog == nil || e.ecog.ECOG() <= limit }
+
+// performanceStatus picks the performance status the rules use (docs/clinical.md §2):
+// the most recent ECOG or Karnofsky score; of scores of the same day, ECOG wins. ps is
+// ordered newest first (fhirmap's order; an undated score comes last and is used only
+// when no dated one exists).
+func performanceStatus(ps []fhirmap.Performance) *fhirmap.Performance {
+	if len(ps) == 0 {
+		return nil
+	}
+	newest := 0
+	for i := range ps {
+		if ps[i].Date.After(ps[newest].Date) {
+			newest = i
+		}
+	}
+	best := &ps[newest]
+	for i := range ps {
+		if ps[i].Scale == "ecog" && best.Scale != "ecog" && sameDay(ps[i].Date, best.Date) {
+			best = &ps[i]
+		}
+	}
+	return best
+}
+
+// sameDay reports two dates on the same calendar day (UTC); two undated scores are
+// of the same (unknown) day.
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.UTC().Date()
+	by, bm, bd := b.UTC().Date()
+	return ay == by && am == bm && ad == bd
+}
 
 // activeDrug returns the active (or on-hold) therapy record of a drug concept.
 func (e *eval) activeDrug(concepts ...string) *fhirmap.Therapy {

@@ -139,8 +139,21 @@ func therapyFact(t fhirmap.Therapy) fact {
 	return fact{"Therapy", v + ")", t.Source}
 }
 
+// ecogFact names the performance status as recorded: "ECOG 2" as the number; a
+// Karnofsky score with its ECOG equivalent, "Karnofsky 40 % (≈ ECOG 3)".
 func ecogFact(p *fhirmap.Performance) fact {
+	if p.Scale == "karnofsky" {
+		return fact{"Performance status", psText(p), p.Source}
+	}
 	return fact{"ECOG", strconv.Itoa(p.Score), p.Source}
+}
+
+// psText is a performance status in words: "ECOG 3", or "Karnofsky 40 % (≈ ECOG 3)".
+func psText(p *fhirmap.Performance) string {
+	if p.Scale == "karnofsky" {
+		return fmt.Sprintf("Karnofsky %d %% (≈ ECOG %d)", p.Score, p.ECOG())
+	}
+	return fmt.Sprintf("ECOG %d", p.Score)
 }
 
 func sstrFact(s fhirmap.SSTRImaging) fact {
@@ -238,8 +251,19 @@ func extentText(p *fhirmap.Picture) string {
 		return "distant metastases (" + strings.Join(where, ", ") + ")"
 	case fhirmap.ExtentLimited:
 		return "limited disease"
+	case fhirmap.ExtentLocallyAdvanced:
+		return "locally advanced (unresectable)"
 	}
 	return "extent unknown"
+}
+
+// spreadWord is "metastatic" for distant disease and "unresectable" for locally
+// advanced disease (the two extents "metastatic or unresectable" covers).
+func spreadWord(e fhirmap.Extent) string {
+	if e.Status == fhirmap.ExtentLocallyAdvanced {
+		return "unresectable"
+	}
+	return "metastatic"
 }
 
 func ageFact(p fhirmap.Patient) fact {

@@ -85,7 +85,7 @@ func TestOutsideAlgorithm(t *testing.T) {
 		{"NET G3", picture(smallBowelNET(), ki67(30, "Observation/k", day(2026, 3, 1))), cfg.ESMO.URL},
 		{"MiNEN", picture(nenNoDiff(fhirmap.SiteColon), morphology("8154/3", ""), ki67(40, "Observation/k", day(2026, 3, 1))), cfg.ESMO.URL},
 		{"lung carcinoid", picture(diag("nen-lung", fhirmap.SiteLung, fhirmap.DiffWell, "C7A.090"), ki67(4, "Observation/k", day(2026, 3, 1))), cfg.NCCN.URL},
-		{"thymus NEC", picture(diag("nen-thymus", fhirmap.SiteThymus, fhirmap.DiffPoor, "C7A.091"), ki67(50, "Observation/k", day(2026, 3, 1))), cfg.NCCN.URL},
+		{"thymus NEC: the NEC branch instead", picture(diag("nen-thymus", fhirmap.SiteThymus, fhirmap.DiffPoor, "C7A.091"), ki67(50, "Observation/k", day(2026, 3, 1))), ""},
 		{"NEC ECOG 3", with(nec, ecog(3)), cfg.ENETS.URL},
 		{"NEC ECOG 4", with(nec, ecog(4)), cfg.ENETS.URL},
 		{"NEC ECOG 2: first line instead", with(nec, ecog(2)), ""},

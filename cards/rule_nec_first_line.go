@@ -5,8 +5,9 @@ import "fmt"
 // Topic nec-first-line — first-line chemotherapy of a NEC.
 //
 // When: a confirmed, active NEC (poorly differentiated; never inferred from Ki-67
-// alone), GEP site (not lung/thymus), no platinum on record (active or past), ECOG ≤
-// Config.ECOGChemoMax (2) or unknown.
+// alone) of any primary (lung, large-cell and unknown primary included:
+// docs/clinical.md §3), no platinum on record (active or past), ECOG ≤
+// Config.ECOGChemoMax (2) or unknown (a Karnofsky score by its ECOG equivalent).
 // Then: a warning card with two alternatives (at-most-one): carboplatin + etoposide
 // (recommended when age ≥ Config.ElderlyAge (70) or ECOG ≥
 // Config.ECOGCarboplatinPreferred (2)) and cisplatin + etoposide. Each suggestion
@@ -16,7 +17,7 @@ import "fmt"
 // Guideline: docs/clinical.md §4 row nec-first-line; ENETS 2023 NEC guidance (Sorbye et al.,
 // prefers carboplatin generally); Hainsworth 2006.
 func ruleNECFirstLine(e *eval) []draftCard {
-	if !e.treatable() || e.cls.Category != CatNEC || !gep(e.site) {
+	if !e.treatable() || e.cls.Category != CatNEC {
 		return nil
 	}
 	if e.anyDrug(platinumDrugs...) != nil || !e.ecogAtMost(e.cfg.ECOGChemoMax) {
@@ -29,7 +30,7 @@ func ruleNECFirstLine(e *eval) []draftCard {
 	} else {
 		facts = append(facts, fact{"Age", "not on record (birth date unknown)", fhirmapSourceNone})
 	}
-	ecog2 := e.ecog != nil && e.ecog.Score >= e.cfg.ECOGCarboplatinPreferred
+	ecog2 := e.ecog != nil && e.ecog.ECOG() >= e.cfg.ECOGCarboplatinPreferred
 	if e.ecog != nil {
 		facts = append(facts, ecogFact(e.ecog))
 	} else {
@@ -45,11 +46,11 @@ func ruleNECFirstLine(e *eval) []draftCard {
 	why := "ENETS 2023 generally prefers carboplatin to cisplatin."
 	switch {
 	case elderly && ecog2:
-		why = fmt.Sprintf("Carboplatin is recommended here: age %d (≥ %d) and ECOG %d (≥ %d); ENETS 2023 generally prefers carboplatin.", e.p.Patient.Age, e.cfg.ElderlyAge, e.ecog.Score, e.cfg.ECOGCarboplatinPreferred)
+		why = fmt.Sprintf("Carboplatin is recommended here: age %d (≥ %d) and %s (≥ ECOG %d); ENETS 2023 generally prefers carboplatin.", e.p.Patient.Age, e.cfg.ElderlyAge, psText(e.ecog), e.cfg.ECOGCarboplatinPreferred)
 	case elderly:
 		why = fmt.Sprintf("Carboplatin is recommended here: age %d (≥ %d); ENETS 2023 generally prefers carboplatin.", e.p.Patient.Age, e.cfg.ElderlyAge)
 	case ecog2:
-		why = fmt.Sprintf("Carboplatin is recommended here: ECOG %d (≥ %d); ENETS 2023 generally prefers carboplatin.", e.ecog.Score, e.cfg.ECOGCarboplatinPreferred)
+		why = fmt.Sprintf("Carboplatin is recommended here: %s (≥ ECOG %d); ENETS 2023 generally prefers carboplatin.", psText(e.ecog), e.cfg.ECOGCarboplatinPreferred)
 	}
 	return []draftCard{{
 		indicator:   Warning,

@@ -4,7 +4,7 @@ import "fmt"
 
 // Topic nec-later-line — a NEC progressing after platinum.
 //
-// When: a confirmed, active NEC, GEP site, a platinum on record that is no longer
+// When: a confirmed, active NEC of any primary (docs/clinical.md §3), a platinum on record that is no longer
 // active, progression (disease status "worsened" within Config.ProgressionWindowMonths,
 // and not dated before the platinum started)
 // and ECOG ≤ Config.ECOGChemoMax or unknown.
@@ -16,7 +16,7 @@ import "fmt"
 //
 // Guideline: docs/clinical.md §4 row nec-later-line; ENETS 2023 NEC guidance.
 func ruleNECLaterLine(e *eval) []draftCard {
-	if !e.treatable() || e.cls.Category != CatNEC || !gep(e.site) || e.progression == nil {
+	if !e.treatable() || e.cls.Category != CatNEC || e.progression == nil {
 		return nil
 	}
 	past := e.anyDrug(platinumDrugs...)

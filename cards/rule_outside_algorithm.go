@@ -1,14 +1,13 @@
 package cards
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // Topic nen-outside-algorithm — the source's algorithm does not cover this patient.
 //
-// When: a confirmed, active, malignant NEN that is NET G3, MiNEN, a lung or thymus primary, or a
-// NEC with ECOG ≥ 3 (Config.ECOGOutsideAlgorithm).
+// When: a confirmed, active, malignant NEN that is NET G3, MiNEN, a lung or thymus NET
+// (a lung or thymus NEC follows the NEC branch, docs/clinical.md §3), or a NEC with
+// ECOG ≥ 3 (Config.ECOGOutsideAlgorithm; a Karnofsky score by its ECOG equivalent:
+// KPS 40 is ECOG 3).
 // Then: a warning card asking for MDT review; the options are listed as information
 // only (no draft orders of treatment).
 //
@@ -29,14 +28,11 @@ func ruleOutsideAlgorithm(e *eval) []draftCard {
 		why = "a " + siteText(e.site) + " primary"
 		src = e.cfg.Guidelines.NCCN // lung and thymus NETs: outside the ESMO GEP-NEN guideline
 		options = "Options for discussion (information only): lung and thymus NETs are graded by mitoses and necrosis (typical / atypical carcinoid), not by the digestive Ki-67 cut-offs."
-		if e.cls.Category == CatNEC {
-			options = "Options for discussion (information only): a poorly differentiated lung or thymus carcinoma is treated along thoracic (small cell lung cancer) pathways, outside this digestive NEN guideline."
-		}
 	case e.cls.Category == CatNETG3:
 		why = "NET G3 (well differentiated, Ki-67 > 20 % or mitoses > 20 per 2 mm²)"
 		options = "Options for discussion (information only): surgery when resectable, somatostatin analogue when SSTR-positive, PRRT, everolimus or sunitinib, temozolomide-based chemotherapy."
-	case e.cls.Category == CatNEC && e.ecog != nil && e.ecog.Score >= e.cfg.ECOGOutsideAlgorithm:
-		why = fmt.Sprintf("NEC with ECOG %d", e.ecog.Score)
+	case e.cls.Category == CatNEC && e.ecog != nil && e.ecog.ECOG() >= e.cfg.ECOGOutsideAlgorithm:
+		why = "NEC with " + psText(e.ecog)
 		src = e.cfg.Guidelines.ENETS
 		options = "Options for discussion (information only): best supportive care; chemotherapy only after individual assessment of fitness."
 	default:

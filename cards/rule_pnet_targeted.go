@@ -4,8 +4,9 @@ import "fmt"
 
 // Topic pnet-targeted — targeted therapy of a progressive pancreatic NET.
 //
-// When: a confirmed, active, well-differentiated pancreatic NET G1/G2, metastatic
-// (distant extent), progressive (disease status "worsened" within
+// When: a confirmed, active, well-differentiated pancreatic NET G1/G2, metastatic or
+// unresectable (distant or locally advanced extent, docs/clinical.md §4),
+// progressive (disease status "worsened" within
 // Config.ProgressionWindowMonths), and not on sunitinib or everolimus.
 // Then: a warning card with two alternatives (at-most-one): sunitinib 37.5 mg daily
 // [SUTENT label] with hepatic panel (baseline and each 28-day cycle), echocardiogram
@@ -18,7 +19,7 @@ func rulePNETTargeted(e *eval) []draftCard {
 	if !e.treatable() || !e.cls.WellDifferentiatedNET() || e.site != "pancreas" || e.progression == nil {
 		return nil
 	}
-	if e.p.Extent.Status != "distant" || e.activeDrug(targetedDrugs...) != nil {
+	if !e.p.Extent.Advanced() || e.activeDrug(targetedDrugs...) != nil {
 		return nil
 	}
 	facts := append(e.baseFacts(), extentFact(e.p), statusFact(*e.progression))
@@ -50,8 +51,8 @@ func rulePNETTargeted(e *eval) []draftCard {
 	}
 	return []draftCard{{
 		indicator:   Warning,
-		summary:     fmt.Sprintf("Progressive metastatic pancreatic %s: consider sunitinib or everolimus", e.cls.Category),
-		reason:      "A well-differentiated pancreatic NET is metastatic and progressing, and the patient is on neither sunitinib nor everolimus.",
+		summary:     fmt.Sprintf("Progressive %s pancreatic %s: consider sunitinib or everolimus", spreadWord(e.p.Extent), e.cls.Category),
+		reason:      "A well-differentiated pancreatic NET is " + spreadWord(e.p.Extent) + " and progressing, and the patient is on neither sunitinib nor everolimus.",
 		facts:       facts,
 		extra:       []string{extra},
 		guideline:   e.cfg.Guidelines.ESMO,

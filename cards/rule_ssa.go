@@ -1,15 +1,12 @@
 package cards
 
-import (
-	"fmt"
-
-	"github.com/nencds/nencds/fhirmap"
-)
+import "fmt"
 
 // Topic net-ssa — somatostatin analogue for a metastatic well-differentiated NET.
 //
 // When: a confirmed, active, well-differentiated NET G1/G2 of a GEP site, metastatic
-// (distant extent), SSTR-positive on the most recent SSTR imaging with a result, or
+// or unresectable (distant or locally advanced extent, docs/clinical.md §4),
+// SSTR-positive on the most recent SSTR imaging with a result, or
 // with carcinoid syndrome on record; and not on an SSA (octreotide or lanreotide).
 // Then: an info card with two alternatives (at-most-one): lanreotide 120 mg deep SC
 // every 4 weeks; octreotide LAR 30 mg IM every 4 weeks; each with the follow-up
@@ -17,7 +14,7 @@ import (
 //
 // Guideline: docs/clinical.md §4 row net-ssa; ESMO 2020 GEP-NEN.
 func ruleSSA(e *eval) []draftCard {
-	if !e.treatable() || !e.cls.WellDifferentiatedNET() || !gep(e.site) || e.p.Extent.Status != fhirmap.ExtentDistant {
+	if !e.treatable() || !e.cls.WellDifferentiatedNET() || !gep(e.site) || !e.p.Extent.Advanced() {
 		return nil
 	}
 	if e.activeDrug(ssaDrugs...) != nil {
@@ -49,7 +46,7 @@ func ruleSSA(e *eval) []draftCard {
 	return []draftCard{{
 		indicator: Info,
 		summary:   fmt.Sprintf("Metastatic %s with %s: consider a somatostatin analogue", e.cls.Category, why),
-		reason:    "A well-differentiated NET is metastatic with " + why + ", and no somatostatin analogue is on record as active.",
+		reason:    "A well-differentiated NET is " + spreadWord(e.p.Extent) + " with " + why + ", and no somatostatin analogue is on record as active.",
 		facts:     facts,
 		guideline: e.cfg.Guidelines.ESMO,
 		suggestions: []draftSuggestion{

@@ -70,7 +70,7 @@ func TestNECFirstLine(t *testing.T) {
 		{"ECOG 3 → outside algorithm instead", with(nec, ecog(3)), false},
 		{"past cisplatin", with(nec, therapy("cisplatin", false, day(2025, 1, 1))), false},
 		{"active carboplatin", with(nec, therapy("carboplatin", true, day(2026, 5, 1))), false},
-		{"lung NEC is outside the GEP algorithm", picture(diag("sclc", fhirmap.SiteLung, fhirmap.DiffPoor, "C7A.090"), ki67(80, "Observation/k", day(2026, 1, 1))), false},
+		{"lung NEC follows the NEC branch", picture(diag("sclc", fhirmap.SiteLung, fhirmap.DiffPoor, "C7A.090"), ki67(80, "Observation/k", day(2026, 1, 1))), true},
 		{"remission", with(nec, clinical("remission")), false},
 	})
 	recommended := func(p *fhirmap.Picture) string {

@@ -22,6 +22,7 @@ func sanitize(p *fhirmap.Picture) *fhirmap.Picture {
 	q.Morphologies = keep(p.Morphologies, func(x fhirmap.Morphology) bool { return usable(x.Source) })
 	q.Differentiation = keep(p.Differentiation, func(x fhirmap.DifferentiationFact) bool { return usable(x.Source) })
 	q.TNM = keep(p.TNM, func(x fhirmap.TNM) bool { return usable(x.Source) })
+	q.Unresectable = keep(p.Unresectable, func(x fhirmap.Statement) bool { return usable(x.Source) })
 	q.SSTR = keep(p.SSTR, func(x fhirmap.SSTRImaging) bool { return usable(x.Source) })
 	q.CrossSections = keep(p.CrossSections, func(x fhirmap.ImagingStudy) bool { return usable(x.Source) })
 	q.Markers = keep(p.Markers, func(x fhirmap.Marker) bool { return usable(x.Source) })
@@ -85,6 +86,7 @@ func clean(p *fhirmap.Picture) bool {
 		all(p.Morphologies, func(x fhirmap.Morphology) bool { return usable(x.Source) }) &&
 		all(p.Differentiation, func(x fhirmap.DifferentiationFact) bool { return usable(x.Source) }) &&
 		all(p.TNM, func(x fhirmap.TNM) bool { return usable(x.Source) }) &&
+		all(p.Unresectable, func(x fhirmap.Statement) bool { return usable(x.Source) }) &&
 		all(p.SSTR, func(x fhirmap.SSTRImaging) bool { return usable(x.Source) }) &&
 		all(p.CrossSections, func(x fhirmap.ImagingStudy) bool { return usable(x.Source) }) &&
 		all(p.Markers, func(x fhirmap.Marker) bool { return usable(x.Source) }) &&
@@ -115,6 +117,11 @@ func dropped(p *fhirmap.Picture, ref string) bool {
 	}
 	for _, t := range p.TNM {
 		if t.Ref == ref && !usable(t.Source) {
+			return true
+		}
+	}
+	for _, u := range p.Unresectable {
+		if u.Ref == ref && !usable(u.Source) {
 			return true
 		}
 	}

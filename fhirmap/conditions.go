@@ -121,6 +121,10 @@ func morphDifferentiation(concept string) Differentiation {
 	return DiffUnknown
 }
 
+// condition reads a Condition in named steps: its status and dates (conditionFact),
+// then what it is: a secondary (metastatic) site, carcinoid syndrome, or a NEN primary
+// (nenPrimary, diagnosisOf, addDiagnosis). Any other Condition is not part of the
+// picture.
 func (m *mapper) condition(r rawRes) {
 	c, err := fhir.UnmarshalCondition(r.raw)
 	if err != nil {
@@ -130,14 +134,39 @@ func (m *mapper) condition(r rawRes) {
 	if !m.subjectOK(r, c.Subject.Reference) {
 		return
 	}
+	fact, ok := m.conditionFact(r, c)
+	if !ok {
+		return
+	}
+	codes := conceptsOf(c.Code)
+	if m.secondary(r, c, codes, fact) || m.carcinoidSyndrome(codes, fact) {
+		return
+	}
+	morph := morphologyOf(c)
+	primary := nenPrimary(c, codes, morph)
+	if primary == nil {
+		// Not a NEN: non-NEN cancers (a generic cancer code without a NEN morphology)
+		// and other conditions are not part of the picture.
+		return
+	}
+	d := m.diagnosisOf(r, c, fact, primary, morph)
+	m.addDiagnosis(d, primary, morph)
+	if w := unresectableWords(conditionWords(c)); w != "" {
+		m.p.Unresectable = append(m.p.Unresectable, Statement{Source: d.Source, Text: w})
+	}
+}
+
+// conditionFact checks the verification status (entered-in-error and refuted are
+// skipped with a note that does not quote them) and reads the statuses and dates.
+func (m *mapper) conditionFact(r rawRes, c fhir.Condition) (ConditionFact, bool) {
 	verification := firstCode(c.VerificationStatus)
 	switch verification {
 	case "entered-in-error":
 		m.note(NoteSkipped, r.ref, "Condition skipped: entered in error")
-		return
+		return ConditionFact{}, false
 	case "refuted":
 		m.note(NoteSkipped, r.ref, "Condition skipped: refuted")
-		return
+		return ConditionFact{}, false
 	}
 	onset := firstDate(c.OnsetDateTime, periodStart(c.OnsetPeriod))
 	date := firstDate(c.OnsetDateTime, periodStart(c.OnsetPeriod), c.RecordedDate)
@@ -146,88 +175,93 @@ func (m *mapper) condition(r rawRes) {
 		Text:               ccText(c.Code),
 		ClinicalStatus:     firstCode(c.ClinicalStatus),
 		VerificationStatus: verification,
+		Related:            relatedConditions(c),
 	}
 	if t, ok := parseDate(onset); ok {
 		fact.Onset = t
 	}
+	if t, ok := parseDate(firstDate(c.AbatementDateTime, periodEnd(c.AbatementPeriod))); ok {
+		fact.Abatement = t
+	}
 	if verification == "unconfirmed" || verification == "provisional" || verification == "differential" {
 		fact.Caveat = "verification status " + verification
 	}
+	return fact, true
+}
 
-	codes := conceptsOf(c.Code)
-	morph := morphologyOf(c)
-	var sites []matched
-	for i := range c.BodySite {
-		sites = append(sites, conceptsOf(&c.BodySite[i])...)
-	}
-
-	// Secondary (metastatic) site conditions. An mCODE secondary cancer condition is
-	// one whatever its code (its code may be any descendant of 128462008).
+// secondary records a secondary (metastatic) site condition; it reports whether c is
+// one. An mCODE secondary cancer condition is one whatever its code (its code may be
+// any descendant of 128462008).
+func (m *mapper) secondary(r rawRes, c fhir.Condition, codes []matched, fact ConditionFact) bool {
 	if isMCODESecondary(c) && !hasSecondaryConcept(codes) {
 		fact.Codes = allCodings(c.Code)
 		m.p.Secondaries = append(m.p.Secondaries, Secondary{ConditionFact: fact, Location: secondaryFromBodySite(c.BodySite, SecUnspecified)})
-		return
+		return true
 	}
 	for _, mc := range codes {
-		if loc, ok := secondaryLocation(mc.Code.Concept); ok {
-			if mc.Code.Concept == "merkel-secondary" {
-				continue
-			}
-			fact.Codes = []Coding{mc.Coding}
-			if !mc.verified() {
-				loc = SecUnspecified
-				fact.Caveat = joinCaveat(fact.Caveat, CaveatUnverifiedCode)
-				m.note(NoteCaveat, r.ref, "secondary site code "+mc.Coding.Code+" is not verified; read as distant disease of unspecified site")
-			} else if loc == SecUnspecified {
-				loc = secondaryFromBodySite(c.BodySite, loc)
-			}
-			m.p.Secondaries = append(m.p.Secondaries, Secondary{ConditionFact: fact, Location: loc})
-			return
+		loc, ok := secondaryLocation(mc.Code.Concept)
+		if !ok || mc.Code.Concept == "merkel-secondary" {
+			continue
 		}
+		fact.Codes = []Coding{mc.Coding}
+		if !mc.verified() {
+			loc = SecUnspecified
+			fact.Caveat = joinCaveat(fact.Caveat, CaveatUnverifiedCode)
+			m.note(NoteCaveat, r.ref, "secondary site code "+mc.Coding.Code+" is not verified; read as distant disease of unspecified site")
+		} else if loc == SecUnspecified {
+			loc = secondaryFromBodySite(c.BodySite, loc)
+		}
+		m.p.Secondaries = append(m.p.Secondaries, Secondary{ConditionFact: fact, Location: loc})
+		return true
 	}
-	// Carcinoid syndrome.
+	return false
+}
+
+// carcinoidSyndrome records a carcinoid syndrome condition; it reports whether it is one.
+func (m *mapper) carcinoidSyndrome(codes []matched, fact ConditionFact) bool {
 	for _, mc := range codes {
 		if mc.Code.Concept == "carcinoid-syndrome" {
 			fact.Codes = []Coding{mc.Coding}
 			m.p.CarcinoidSyndrome = append(m.p.CarcinoidSyndrome, fact)
-			return
+			return true
 		}
 	}
-	// NEN primary.
-	var primary *matched
+	return false
+}
+
+// nenPrimary returns the code that makes c a NEN primary, nil when c is not one: a NEN
+// code; a generic cancer code (mCODE 363346000) or lung primary with a NEN morphology;
+// or any other cancer code (e.g. ICD-10-CM C25.0, a SNOMED CT site-specific cancer)
+// with a NEN morphology in the mCODE extension (the morphology is authoritative for
+// the histology).
+func nenPrimary(c fhir.Condition, codes []matched, morph *matched) *matched {
 	for i, mc := range codes {
 		con := mc.Code.Concept
 		if strings.HasPrefix(con, "nen-") || con == "pnet" || con == "nec-any-site" || con == "benign-carcinoid" || con == "sclc-lung" || isMorphConcept(con) {
-			primary = &codes[i]
-			break
+			return &codes[i]
 		}
 	}
-	if primary == nil {
-		// A generic cancer code (mCODE 363346000) or lung primary is a NEN only with a
-		// NEN morphology.
-		for i, mc := range codes {
-			if (mc.Code.Concept == "malignant-neoplasm" || mc.Code.Concept == "lung-primary") && morph != nil {
-				primary = &codes[i]
-				break
-			}
-		}
-		if primary == nil && morph != nil && c.Code != nil {
-			// Any other cancer code (e.g. ICD-10-CM C25.0, a SNOMED CT site-specific
-			// cancer) with a NEN morphology in the mCODE extension is a NEN; the
-			// morphology is authoritative for the histology.
-			for _, cd := range c.Code.Coding {
-				if str(cd.Code) != "" {
-					primary = &matched{Code: Code{Concept: morph.Code.Concept, System: str(cd.System), Status: "verified"}, Coding: toCoding(cd)}
-					break
-				}
-			}
-		}
-		if primary == nil {
-			// Not a NEN: non-NEN cancers (a generic cancer code without a NEN
-			// morphology) and other conditions are not part of the picture.
-			return
+	if morph == nil {
+		return nil
+	}
+	for i, mc := range codes {
+		if mc.Code.Concept == "malignant-neoplasm" || mc.Code.Concept == "lung-primary" {
+			return &codes[i]
 		}
 	}
+	if c.Code != nil {
+		for _, cd := range c.Code.Coding {
+			if str(cd.Code) != "" {
+				return &matched{Code: Code{Concept: morph.Code.Concept, System: str(cd.System), Status: "verified"}, Coding: toCoding(cd)}
+			}
+		}
+	}
+	return nil
+}
+
+// diagnosisOf builds the Diagnosis of a NEN primary: its concept, site and
+// differentiation from the code, refined by the morphology extension and bodySite.
+func (m *mapper) diagnosisOf(r rawRes, c fhir.Condition, fact ConditionFact, primary, morph *matched) Diagnosis {
 	d := Diagnosis{ConditionFact: fact, Concept: primary.Code.Concept}
 	if morph != nil && (primary.Code.Concept == "malignant-neoplasm" || primary.Code.Concept == "lung-primary" || primary.Code.Concept == morph.Code.Concept) {
 		d.Concept = morph.Code.Concept // the generic cancer code says less than its morphology
@@ -237,31 +271,9 @@ func (m *mapper) condition(r rawRes) {
 		d.Caveat = joinCaveat(d.Caveat, CaveatUnverifiedCode)
 		m.note(NoteCaveat, r.ref, "diagnosis code "+primary.Coding.Code+" is not verified in codes.csv; used with care")
 	}
-	code := primary.Coding.Code
-	switch {
-	case primary.Code.Concept == "benign-carcinoid":
-		d.Benign = true
-		d.Site = siteFromCarcinoidCode(strings.TrimPrefix(code, "D3A."))
-		d.Differentiation = DiffWell
-	case primary.Code.System == sysICD10CM && strings.HasPrefix(code, "C7A.0"):
-		d.Site = siteFromCarcinoidCode(strings.TrimPrefix(code, "C7A."))
-		d.Differentiation = DiffWell
-	case code == "C7A.1":
-		d.Differentiation = DiffPoor
-	case code == "C25.4":
-		d.Site = SitePancreas
-	case primary.Code.Concept == "lung-primary":
-		d.Site = SiteLung
-	case primary.Code.System == sysICD10CM && strings.HasPrefix(code, "C") && !strings.HasPrefix(code, "C7A"):
-		// A site-specific ICD-10-CM cancer code: its category is the ICD-O-3
-		// topography (C25.x pancreas, C17.x small intestine, ...).
-		d.Site = siteFromTopography(code)
-	case primary.Code.Concept == "sclc-lung":
-		d.Site = SiteLung
-		d.Differentiation = DiffPoor
-	case isMorphConcept(primary.Code.Concept):
-		d.Morphology = code
-		d.Differentiation = morphDifferentiation(primary.Code.Concept)
+	d.Site, d.Differentiation, d.Benign = siteAndDifferentiation(primary)
+	if isMorphConcept(primary.Code.Concept) {
+		d.Morphology = primary.Coding.Code
 	}
 	if morph != nil {
 		d.Codes = append(d.Codes, morph.Coding)
@@ -278,12 +290,50 @@ func (m *mapper) condition(r rawRes) {
 		}
 	}
 	if d.Site == SiteUnknown {
+		var sites []matched
+		for i := range c.BodySite {
+			sites = append(sites, conceptsOf(&c.BodySite[i])...)
+		}
 		d.Site = siteFromBodySite(c.BodySite, sites)
 	}
+	return d
+}
+
+// siteAndDifferentiation reads what the primary code itself says: the site, the
+// differentiation and whether it is benign (D3A.*).
+func siteAndDifferentiation(primary *matched) (Site, Differentiation, bool) {
+	code := primary.Coding.Code
+	switch {
+	case primary.Code.Concept == "benign-carcinoid":
+		return siteFromCarcinoidCode(strings.TrimPrefix(code, "D3A.")), DiffWell, true
+	case primary.Code.System == sysICD10CM && strings.HasPrefix(code, "C7A.0"):
+		return siteFromCarcinoidCode(strings.TrimPrefix(code, "C7A.")), DiffWell, false
+	case code == "C7A.1":
+		return SiteUnknown, DiffPoor, false
+	case code == "C25.4":
+		return SitePancreas, DiffUnknown, false
+	case primary.Code.Concept == "lung-primary":
+		return SiteLung, DiffUnknown, false
+	case primary.Code.System == sysICD10CM && strings.HasPrefix(code, "C") && !strings.HasPrefix(code, "C7A"):
+		// A site-specific ICD-10-CM cancer code: its category is the ICD-O-3
+		// topography (C25.x pancreas, C17.x small intestine, ...).
+		return siteFromTopography(code), DiffUnknown, false
+	case primary.Code.Concept == "sclc-lung":
+		return SiteLung, DiffPoor, false
+	case isMorphConcept(primary.Code.Concept):
+		return SiteUnknown, morphDifferentiation(primary.Code.Concept), false
+	}
+	return SiteUnknown, DiffUnknown, false
+}
+
+// addDiagnosis records the diagnosis and the morphology and differentiation facts
+// derived from its codes (they carry the diagnosis's reference).
+func (m *mapper) addDiagnosis(d Diagnosis, primary, morph *matched) {
 	if d.Morphology != "" {
 		m.p.Morphologies = append(m.p.Morphologies, Morphology{Source: d.Source, Code: d.Morphology, Differentiation: d.Differentiation})
 	}
 	if d.Differentiation != DiffUnknown {
+		code := primary.Coding.Code
 		from := "ICD-10-CM " + code
 		switch {
 		case d.Morphology != "" && (morph != nil || isMorphConcept(primary.Code.Concept)):
@@ -294,6 +344,33 @@ func (m *mapper) condition(r rawRes) {
 		m.p.Differentiation = append(m.p.Differentiation, DifferentiationFact{Source: d.Source, Value: d.Differentiation, From: from})
 	}
 	m.p.Diagnoses = append(m.p.Diagnoses, d)
+}
+
+// conditionWords are the words of a Condition that may state its resectability: the
+// code text and displays, the stage summaries and the notes.
+func conditionWords(c fhir.Condition) string {
+	w := ccWords(c.Code)
+	for _, st := range c.Stage {
+		w += " " + ccWords(st.Summary)
+	}
+	for _, n := range c.Note {
+		w += " " + n.Text
+	}
+	return w
+}
+
+// relatedConditions are the Conditions that c names in the condition-related extension
+// (or mCODE's related-primary-cancer-condition): a metastasis names its primary.
+func relatedConditions(c fhir.Condition) []string {
+	var out []string
+	for _, ext := range c.Extension {
+		if (ext.Url == ConditionRelatedURL || strings.Contains(ext.Url, "related-primary-cancer-condition")) && ext.ValueReference != nil {
+			if ref := normRef(str(ext.ValueReference.Reference)); ref != "" {
+				out = append(out, ref)
+			}
+		}
+	}
+	return out
 }
 
 // joinCaveat adds a caveat to those already set.

@@ -377,6 +377,10 @@ func tnm(id, loinc, value string) string {
 	return obs(id, "final", sysLOINC, loinc, `"effectiveDateTime":"2025-01-10","valueCodeableConcept":{"coding":[{"system":"http://cancerstaging.org","code":"`+value+`"}]}`)
 }
 
+func resect(id, value string) string {
+	return obs(id, "final", LocalSystem, "resectability", `"effectiveDateTime":"2025-01-12",`+value)
+}
+
 func TestExtent(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -403,6 +407,21 @@ func TestExtent(t *testing.T) {
 		{"M1a hepatic only", []string{tnm("m1", "21907-1", "cM1a")}, Extent{Status: ExtentDistant, Evidence: []string{"Observation/m1"}}},
 		{"M1b extrahepatic", []string{tnm("m1", "21907-1", "cM1b")}, Extent{Status: ExtentDistant, Evidence: []string{"Observation/m1"}, ExtrahepaticDistant: true}},
 		{"stage IV", []string{tnm("s", "21908-9", "IV")}, Extent{Status: ExtentDistant, Evidence: []string{"Observation/s"}, ExtrahepaticDistant: true}},
+		// Three extents (docs/clinical.md §2): unresectable is locally advanced, not distant.
+		{"resectability coded unresectable", []string{resect("r", `"valueCodeableConcept":{"coding":[{"system":"` + LocalSystem + `","code":"unresectable"}]}`)},
+			Extent{Status: ExtentLocallyAdvanced, Evidence: []string{"Observation/r"}}},
+		{"resectability in words", []string{resect("r", `"valueString":"Locally advanced, not resectable"`)}, Extent{Status: ExtentLocallyAdvanced, Evidence: []string{"Observation/r"}}},
+		{"resectable adds nothing", []string{resect("r", `"valueCodeableConcept":{"coding":[{"system":"` + LocalSystem + `","code":"resectable"}]}`)}, Extent{Status: ExtentUnknown}},
+		{"borderline resectable is not unresectable", []string{resect("r", `"valueString":"borderline resectable"`)}, Extent{Status: ExtentUnknown}},
+		{"unresectable beats M0 (no conflict: M0 is locally advanced too)", []string{tnm("m0", "21907-1", "cM0"), resect("r", `"valueString":"unresectable"`)},
+			Extent{Status: ExtentLocallyAdvanced, Evidence: []string{"Observation/r"}}},
+		{"diagnosis stage summary says unresectable", []string{cond("c", sysICD10CM, "C25.4", `"stage":[{"summary":{"text":"Locally advanced, unresectable"}}]`)},
+			Extent{Status: ExtentLocallyAdvanced, Evidence: []string{"Condition/c"}}},
+		{"diagnosis text says inoperable", []string{`{"resourceType":"Condition","id":"c","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"` + sysICD10CM + `","code":"C25.4"}],"text":"Inoperable pancreatic NET"}}`},
+			Extent{Status: ExtentLocallyAdvanced, Evidence: []string{"Condition/c"}}},
+		{"unresectable is not distant: metastases still decide", []string{resect("r", `"valueString":"unresectable"`), cond("l", sysICD10CM, "C7B.02", "")},
+			Extent{Status: ExtentDistant, Evidence: []string{"Condition/l"}, Liver: true}},
+		{"a non-NEN condition's words are not read", []string{cond("x", sysICD10CM, "I10", `"note":[{"text":"inoperable"}]`)}, Extent{Status: ExtentUnknown}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,7 +62,7 @@ var obsConcepts = map[string]bool{
 	"5-hiaa-urine-molar-time": true, "5-hiaa-plasma": true, "5-hiaa-plasma-molar": true,
 	"lvef": true, "lvef-us": true, "lvef-ct": true, "lvef-mr": true, "lvef-snomed": true,
 	"alt": true, "ast": true, "bilirubin-total": true, "hepatic-panel": true,
-	"ecog": true, "karnofsky": true, "disease-status": true,
+	"ecog": true, "karnofsky": true, "disease-status": true, "resectability": true,
 }
 
 // obsConcept returns the first observation concept of a code.
@@ -201,128 +201,31 @@ func classifyMitoticUnit(raw string) mitoticUnit {
 	return mitOther
 }
 
-// obsFact reads one observation value of a known concept.
+// obsFact reads one observation value of a known concept: it hands the value to the
+// reader of its concept.
 func (m *mapper) obsFact(mc matched, v obsValue, src Source, specimen string) {
-	ref := src.Ref
 	switch con := mc.Code.Concept; con {
 	case "ki67":
-		k, ok := m.readKi67(ref, v)
-		if !ok {
-			return
+		if k, ok := m.readKi67(src.Ref, v); ok {
+			k.Source, k.Specimen = src, specimen
+			m.p.Ki67 = append(m.p.Ki67, k)
 		}
-		k.Source, k.Specimen = src, specimen
-		m.p.Ki67 = append(m.p.Ki67, k)
 	case "mitotic-count":
-		f, raw, ok := m.numeric(ref, "mitotic count", v)
-		if !ok {
-			return
-		}
-		if f < 0 {
-			m.note(NoteRejected, ref, "mitotic count "+raw+" is negative; rejected")
-			return
-		}
-		unit := mitoticUnitOf(v)
-		switch unit {
-		case mitPer2mm2:
-		case mitPerMM2:
-			m.note(NoteNormalised, ref, "mitotic count "+raw+" is per mm²: read as "+fmtNum(f*2)+" per 2 mm² (× 2)")
-			f *= 2
-		case mitNoUnit:
-			m.note(NoteCaveat, ref, "mitotic count "+raw+" has no unit: read as per 2 mm² (WHO 2019); check the pathology report")
-			src.Caveat = joinCaveat(src.Caveat, "no unit: read as per 2 mm²")
-		case mitHPF:
-			m.note(NoteRejected, ref, "mitotic count per high-power field is not a count per 2 mm²; rejected")
-			return
-		default:
-			m.note(NoteRejected, ref, "mitotic count unit "+strconvQuote(quantityUnit(v.q))+" is not per 2 mm² or per mm²; rejected")
-			return
-		}
-		m.p.Mitoses = append(m.p.Mitoses, MitoticCount{Source: src, Per2mm2: f, Specimen: specimen})
+		m.readMitoses(v, src, specimen)
 	case "histology-grade", "histologic-grade-mcode":
-		label := valueLabel(v)
-		if label == "" {
-			m.note(NoteRejected, ref, "histologic grade without a readable value; rejected")
-			return
-		}
-		m.p.GradeLabels = append(m.p.GradeLabels, GradeLabel{Source: src, Grade: parseGrade(label), Label: label, Specimen: specimen})
+		m.readGradeLabel(v, src, specimen)
 	case "morphology-behavior-obs":
-		if v.cc == nil {
-			m.note(NoteRejected, ref, "morphology observation without a coded value; rejected")
-			return
-		}
-		for _, vm := range conceptsOf(v.cc) {
-			if !isMorphConcept(vm.Code.Concept) {
-				continue
-			}
-			s := src
-			if !vm.verified() {
-				s.Caveat = CaveatUnverifiedCode
-			}
-			d := morphDifferentiation(vm.Code.Concept)
-			m.p.Morphologies = append(m.p.Morphologies, Morphology{Source: s, Code: vm.Coding.Code, Differentiation: d})
-			if d != DiffUnknown {
-				m.p.Differentiation = append(m.p.Differentiation, DifferentiationFact{Source: s, Value: d, From: "ICD-O-3 " + vm.Coding.Code})
-			}
-			return
-		}
-		m.note(NoteRejected, ref, "morphology observation with a code outside the NEN morphologies; not used")
+		m.readMorphologyObs(v, src)
 	case "differentiation":
-		d := parseDifferentiation(v)
-		if d == DiffUnknown {
-			m.note(NoteRejected, ref, "differentiation observation with a value that is neither well nor poorly differentiated; not used")
-			return
-		}
-		m.p.Differentiation = append(m.p.Differentiation, DifferentiationFact{Source: src, Value: d, From: "observation"})
+		m.readDifferentiationObs(v, src)
 	case "tnm-clinical-stage-group", "tnm-path-stage-group", "tnm-cm", "tnm-pm", "tnm-cn", "tnm-pn":
-		kind := map[string]TNMKind{
-			"tnm-clinical-stage-group": TNMClinicalStage, "tnm-path-stage-group": TNMPathStage,
-			"tnm-cm": TNMClinicalM, "tnm-pm": TNMPathologicalM, "tnm-cn": TNMClinicalN, "tnm-pn": TNMPathologicalN,
-		}[con]
-		val, ok := normTNM(kind, v)
-		if !ok {
-			m.note(NoteRejected, ref, "TNM value could not be read; not used")
-			return
-		}
-		m.p.TNM = append(m.p.TNM, TNM{Source: src, Kind: kind, Value: val})
+		m.readTNM(con, v, src)
 	case "sstr-status", "krenning-score":
 		m.sstrObservationValue(con, v, src)
 	case "chromogranin-a", "chromogranin-a-molar", "5-hiaa-24h-urine", "5-hiaa-urine-molar", "5-hiaa-urine-molar-time", "5-hiaa-plasma", "5-hiaa-plasma-molar":
-		if v.q == nil {
-			m.note(NoteRejected, ref, "tumour marker without a quantity; not used")
-			return
-		}
-		f, ok := number(v.q.Value)
-		if !ok {
-			m.note(NoteRejected, ref, "tumour marker value could not be read; not used")
-			return
-		}
-		mk := Marker{Source: src, Code: mc.Coding, Quantity: Quantity{Value: f, Unit: quantityUnit(v.q)}, Molar: strings.HasSuffix(con, "molar") || strings.HasSuffix(con, "molar-time")}
-		switch {
-		case strings.HasPrefix(con, "chromogranin"):
-			mk.Kind = MarkerCgA
-		case strings.HasPrefix(con, "5-hiaa-plasma"):
-			mk.Kind = Marker5HIAAPlasma
-		default:
-			mk.Kind = Marker5HIAAUrine
-		}
-		mk.Elevated = elevated(f, v)
-		m.p.Markers = append(m.p.Markers, mk)
+		m.readMarker(mc, v, src)
 	case "lvef", "lvef-us", "lvef-ct", "lvef-mr", "lvef-snomed":
-		f, raw, ok := m.numeric(ref, "LVEF", v)
-		if !ok {
-			return
-		}
-		switch u := quantityUnit(v.q); u {
-		case "%", "":
-		default:
-			m.note(NoteRejected, ref, "LVEF unit "+strconv.Quote(u)+" is not %; rejected")
-			return
-		}
-		if f <= 0 || f > 100 {
-			m.note(NoteRejected, ref, "LVEF "+raw+" is outside 0–100 %; rejected")
-			return
-		}
-		m.p.LVEF = append(m.p.LVEF, LVEF{Source: src, Percent: f, Code: mc.Coding})
+		m.readLVEF(mc, v, src)
 	case "alt", "ast", "bilirubin-total", "hepatic-panel":
 		lr := LabResult{Source: src, Kind: LabKind(con), Code: mc.Coding}
 		if v.q != nil {
@@ -334,36 +237,218 @@ func (m *mapper) obsFact(mc matched, v obsValue, src Source, specimen string) {
 	case "ecog", "karnofsky":
 		score, ok := performanceScore(con, v)
 		if !ok {
-			m.note(NoteRejected, ref, con+" score could not be read or is out of range; not used")
+			m.note(NoteRejected, src.Ref, con+" score could not be read or is out of range; not used")
 			return
 		}
 		m.p.Performance = append(m.p.Performance, Performance{Source: src, Scale: con, Score: score})
 	case "disease-status":
-		if v.cc == nil {
-			m.note(NoteRejected, ref, "disease status without a coded value; not used")
-			return
+		m.readDiseaseStatus(v, src)
+	case "resectability":
+		m.readResectability(v, src)
+	}
+}
+
+// readMitoses reads a mitotic count and brings it to per 2 mm² (docs/clinical.md §2).
+func (m *mapper) readMitoses(v obsValue, src Source, specimen string) {
+	ref := src.Ref
+	f, raw, ok := m.numeric(ref, "mitotic count", v)
+	if !ok {
+		return
+	}
+	if f < 0 {
+		m.note(NoteRejected, ref, "mitotic count "+raw+" is negative; rejected")
+		return
+	}
+	switch mitoticUnitOf(v) {
+	case mitPer2mm2:
+	case mitPerMM2:
+		m.note(NoteNormalised, ref, "mitotic count "+raw+" is per mm²: read as "+fmtNum(f*2)+" per 2 mm² (× 2)")
+		f *= 2
+	case mitNoUnit:
+		m.note(NoteCaveat, ref, "mitotic count "+raw+" has no unit: read as per 2 mm² (WHO 2019); check the pathology report")
+		src.Caveat = joinCaveat(src.Caveat, "no unit: read as per 2 mm²")
+	case mitHPF:
+		m.note(NoteRejected, ref, "mitotic count per high-power field is not a count per 2 mm²; rejected")
+		return
+	default:
+		m.note(NoteRejected, ref, "mitotic count unit "+strconvQuote(quantityUnit(v.q))+" is not per 2 mm² or per mm²; rejected")
+		return
+	}
+	m.p.Mitoses = append(m.p.Mitoses, MitoticCount{Source: src, Per2mm2: f, Specimen: specimen})
+}
+
+// readGradeLabel keeps a reported histologic grade (G1, G2, G3) as a label.
+func (m *mapper) readGradeLabel(v obsValue, src Source, specimen string) {
+	label := valueLabel(v)
+	if label == "" {
+		m.note(NoteRejected, src.Ref, "histologic grade without a readable value; rejected")
+		return
+	}
+	m.p.GradeLabels = append(m.p.GradeLabels, GradeLabel{Source: src, Grade: parseGrade(label), Label: label, Specimen: specimen})
+}
+
+// readMorphologyObs reads an ICD-O-3 morphology observation (LOINC 31206-6) and the
+// differentiation it implies.
+func (m *mapper) readMorphologyObs(v obsValue, src Source) {
+	if v.cc == nil {
+		m.note(NoteRejected, src.Ref, "morphology observation without a coded value; rejected")
+		return
+	}
+	for _, vm := range conceptsOf(v.cc) {
+		if !isMorphConcept(vm.Code.Concept) {
+			continue
 		}
-		ds := DiseaseStatus{Source: src, Value: StatusOther}
+		s := src
+		if !vm.verified() {
+			s.Caveat = CaveatUnverifiedCode
+		}
+		d := morphDifferentiation(vm.Code.Concept)
+		m.p.Morphologies = append(m.p.Morphologies, Morphology{Source: s, Code: vm.Coding.Code, Differentiation: d})
+		if d != DiffUnknown {
+			m.p.Differentiation = append(m.p.Differentiation, DifferentiationFact{Source: s, Value: d, From: "ICD-O-3 " + vm.Coding.Code})
+		}
+		return
+	}
+	m.note(NoteRejected, src.Ref, "morphology observation with a code outside the NEN morphologies; not used")
+}
+
+// readDifferentiationObs reads an explicit well / poor differentiation statement.
+func (m *mapper) readDifferentiationObs(v obsValue, src Source) {
+	d := parseDifferentiation(v)
+	if d == DiffUnknown {
+		m.note(NoteRejected, src.Ref, "differentiation observation with a value that is neither well nor poorly differentiated; not used")
+		return
+	}
+	m.p.Differentiation = append(m.p.Differentiation, DifferentiationFact{Source: src, Value: d, From: "observation"})
+}
+
+// tnmKinds maps the TNM concepts of codes.csv to their kind.
+var tnmKinds = map[string]TNMKind{
+	"tnm-clinical-stage-group": TNMClinicalStage, "tnm-path-stage-group": TNMPathStage,
+	"tnm-cm": TNMClinicalM, "tnm-pm": TNMPathologicalM, "tnm-cn": TNMClinicalN, "tnm-pn": TNMPathologicalN,
+}
+
+// readTNM reads a TNM category or stage group.
+func (m *mapper) readTNM(con string, v obsValue, src Source) {
+	kind := tnmKinds[con]
+	val, ok := normTNM(kind, v)
+	if !ok {
+		m.note(NoteRejected, src.Ref, "TNM value could not be read; not used")
+		return
+	}
+	m.p.TNM = append(m.p.TNM, TNM{Source: src, Kind: kind, Value: val})
+}
+
+// readMarker reads a chromogranin A or 5-HIAA result.
+func (m *mapper) readMarker(mc matched, v obsValue, src Source) {
+	con := mc.Code.Concept
+	if v.q == nil {
+		m.note(NoteRejected, src.Ref, "tumour marker without a quantity; not used")
+		return
+	}
+	f, ok := number(v.q.Value)
+	if !ok {
+		m.note(NoteRejected, src.Ref, "tumour marker value could not be read; not used")
+		return
+	}
+	mk := Marker{Source: src, Code: mc.Coding, Quantity: Quantity{Value: f, Unit: quantityUnit(v.q)}, Molar: strings.HasSuffix(con, "molar") || strings.HasSuffix(con, "molar-time")}
+	switch {
+	case strings.HasPrefix(con, "chromogranin"):
+		mk.Kind = MarkerCgA
+	case strings.HasPrefix(con, "5-hiaa-plasma"):
+		mk.Kind = Marker5HIAAPlasma
+	default:
+		mk.Kind = Marker5HIAAUrine
+	}
+	mk.Elevated = elevated(f, v)
+	m.p.Markers = append(m.p.Markers, mk)
+}
+
+// readLVEF reads a left ventricular ejection fraction in percent.
+func (m *mapper) readLVEF(mc matched, v obsValue, src Source) {
+	ref := src.Ref
+	f, raw, ok := m.numeric(ref, "LVEF", v)
+	if !ok {
+		return
+	}
+	switch u := quantityUnit(v.q); u {
+	case "%", "":
+	default:
+		m.note(NoteRejected, ref, "LVEF unit "+strconv.Quote(u)+" is not %; rejected")
+		return
+	}
+	if f <= 0 || f > 100 {
+		m.note(NoteRejected, ref, "LVEF "+raw+" is outside 0–100 %; rejected")
+		return
+	}
+	m.p.LVEF = append(m.p.LVEF, LVEF{Source: src, Percent: f, Code: mc.Coding})
+}
+
+// readDiseaseStatus reads an mCODE cancer disease status (SNOMED CT answers).
+func (m *mapper) readDiseaseStatus(v obsValue, src Source) {
+	if v.cc == nil {
+		m.note(NoteRejected, src.Ref, "disease status without a coded value; not used")
+		return
+	}
+	ds := DiseaseStatus{Source: src, Value: StatusOther}
+	for _, c := range v.cc.Coding {
+		if str(c.System) != sysSNOMED {
+			continue
+		}
+		ds.Code = toCoding(c)
+		switch str(c.Code) {
+		case "271299001":
+			ds.Value = StatusProgression
+		case "359746009":
+			ds.Value = StatusStable
+		case "268910001":
+			ds.Value = StatusImproved
+		}
+		break
+	}
+	if ds.Code.Code == "" && len(v.cc.Coding) > 0 {
+		ds.Code = toCoding(v.cc.Coding[0])
+	}
+	m.p.DiseaseStatus = append(m.p.DiseaseStatus, ds)
+}
+
+// readResectability reads a resectability observation (project code): "unresectable"
+// or "locally-advanced" (coded or in words) is kept as a statement for the extent; a
+// resectable tumour adds nothing (limited disease still needs M0 or stage I–III).
+func (m *mapper) readResectability(v obsValue, src Source) {
+	if v.cc != nil {
 		for _, c := range v.cc.Coding {
-			if str(c.System) != sysSNOMED {
+			if str(c.System) != LocalSystem {
 				continue
 			}
-			ds.Code = toCoding(c)
 			switch str(c.Code) {
-			case "271299001":
-				ds.Value = StatusProgression
-			case "359746009":
-				ds.Value = StatusStable
-			case "268910001":
-				ds.Value = StatusImproved
+			case "unresectable", "locally-advanced":
+				m.p.Unresectable = append(m.p.Unresectable, Statement{Source: src, Text: str(c.Code)})
+				return
+			case "resectable":
+				return
 			}
-			break
 		}
-		if ds.Code.Code == "" && len(v.cc.Coding) > 0 {
-			ds.Code = toCoding(v.cc.Coding[0])
-		}
-		m.p.DiseaseStatus = append(m.p.DiseaseStatus, ds)
 	}
+	if w := unresectableWords(valueLabel(v)); w != "" {
+		m.p.Unresectable = append(m.p.Unresectable, Statement{Source: src, Text: w})
+		return
+	}
+	if !strings.Contains(strings.ToLower(valueLabel(v)), "resectable") {
+		m.note(NoteRejected, src.Ref, "resectability observation with a value that is neither resectable nor unresectable; not used")
+	}
+}
+
+// unresectableWords returns the phrase of text that says the tumour is locally advanced
+// or unresectable ("" when none does). "Borderline resectable" is not unresectable.
+func unresectableWords(text string) string {
+	t := strings.ToLower(text)
+	for _, w := range []string{"unresectable", "non-resectable", "nonresectable", "not resectable", "irresectable", "inoperable", "locally advanced", "locally-advanced"} {
+		if strings.Contains(t, w) {
+			return w
+		}
+	}
+	return ""
 }
 
 // numeric reads a quantity, integer or plain-number string.
@@ -398,116 +483,157 @@ var (
 	reComparator = regexp.MustCompile(`^(<=|>=|<|>|≤|≥)`)
 )
 
-// readKi67 normalises a Ki-67 value as docs/clinical.md §2 says.
+// readKi67 normalises a Ki-67 value as docs/clinical.md §2 says, in three steps: read
+// the value as sent (ki67Sent), bring it to percent (ki67Percent), and accept a bound
+// only when its grade is certain (ki67Bound).
 func (m *mapper) readKi67(ref string, v obsValue) (Ki67, bool) {
-	var k Ki67
-	var val float64
-	var unit, op string // op: a comparator (<, <=, >=, >) sent with the value
-	unitKnown := false
-	switch {
-	case v.q != nil:
-		sent := quantityUnit(v.q)
-		unit = normUnit(sent)
-		k.Raw = strings.TrimSpace(strOrEmpty(v.q.Value) + " " + sent)
-		if sent == "1" {
-			k.Raw = strOrEmpty(v.q.Value) + " (unit 1)"
-		}
-		if v.q.Comparator != nil {
-			op = v.q.Comparator.Code()
-			k.Raw = op + k.Raw
-		}
-		f, ok := number(v.q.Value)
-		if !ok {
-			m.note(NoteRejected, ref, "Ki-67 value could not be read; rejected")
-			return k, false
-		}
-		val, unitKnown = f, unit != ""
-	case v.i != nil:
-		k.Raw = strconv.Itoa(*v.i)
-		val, unit, unitKnown = float64(*v.i), "%", true
-		if *v.i >= 0 && *v.i <= 100 {
-			m.note(NoteNormalised, ref, "Ki-67 "+k.Raw+" sent as an integer without a unit; read as percent")
-			k.Normalised = true
-		}
-	case v.s != nil:
-		k.Raw = strings.TrimSpace(*v.s)
-		s := strings.ToLower(strings.ReplaceAll(k.Raw, " ", ""))
-		s = strings.ReplaceAll(strings.ReplaceAll(s, "percent", "%"), "pct", "%")
-		if mm := reComparator.FindStringSubmatch(s); mm != nil {
-			op = map[string]string{"≤": "<=", "≥": ">="}[mm[1]]
-			if op == "" {
-				op = mm[1]
-			}
-			s = s[len(mm[0]):]
-		}
-		if mm := reKi67Range.FindStringSubmatch(s); mm != nil {
-			lo, _ := strconv.ParseFloat(strings.ReplaceAll(mm[1], ",", "."), 64)
-			hi, _ := strconv.ParseFloat(strings.ReplaceAll(mm[2], ",", "."), 64)
-			if lo > hi || op != "" {
-				m.note(NoteRejected, ref, "Ki-67 range "+strconv.Quote(k.Raw)+" is malformed (bounds reversed or a comparator); rejected")
-				return k, false
-			}
-			val, unit, unitKnown = hi, "%", true
-			k.Normalised = true
-			m.note(NoteNormalised, ref, "Ki-67 range "+strconv.Quote(k.Raw)+" read as its upper bound "+fmtNum(hi)+" %")
-		} else if mm := reKi67Num.FindStringSubmatch(s); mm != nil {
-			f, _ := strconv.ParseFloat(strings.ReplaceAll(mm[1], ",", "."), 64)
-			val = f
-			if mm[2] == "%" {
-				unit, unitKnown = "%", true
-			}
-		} else {
-			m.note(NoteRejected, ref, "Ki-67 text "+strconv.Quote(k.Raw)+" is not a number, a percentage or a range; rejected")
-			return k, false
-		}
-	default:
-		m.note(NoteRejected, ref, "Ki-67 without a numeric value; rejected")
+	k, sent, ok := m.ki67Sent(ref, v)
+	if !ok {
 		return k, false
 	}
-
-	switch {
-	case unit == "%":
-		k.Percent = val
-	case unit == "1" || !unitKnown:
-		switch {
-		case val > 0 && val < 1:
-			k.Percent = math.Round(val*100*1e6) / 1e6
-			k.Normalised = true
-			m.note(NoteNormalised, ref, "Ki-67 "+k.Raw+" read as a fraction: "+fmtNum(k.Percent)+" %")
-		case val == 0:
-			k.Percent = 0
-		case val == 1:
-			m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" without a percent unit is ambiguous (1 % or a fraction of 1); rejected")
-			return k, false
-		case !unitKnown && val > 1 && val <= 100:
-			k.Percent = val
-			k.Normalised = true
-			m.note(NoteNormalised, ref, "Ki-67 "+k.Raw+" sent without a unit; read as percent")
-		default:
-			m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" is not a fraction between 0 and 1; rejected")
-			return k, false
-		}
-	default:
-		m.note(NoteRejected, ref, "Ki-67 unit "+strconv.Quote(unit)+" is not a percentage; rejected")
+	if !m.ki67Percent(ref, &k, sent) {
 		return k, false
 	}
 	if k.Percent < 0 || k.Percent > 100 {
 		m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" is outside 0–100 %; rejected")
 		return k, false
 	}
-	if op != "" {
-		// A bound is usable only when every value it allows has the same grade, and the
-		// bound itself has that grade too: below 3 % (G1) or above 20 % (G3).
-		below := op == "<" || op == "<="
-		if (below && k.Percent < 3) || (!below && k.Percent > 20) {
-			k.Normalised = true
-			m.note(NoteNormalised, ref, "Ki-67 "+k.Raw+" read as "+fmtNum(k.Percent)+" %: its grade (G"+strconv.Itoa(Ki67Grade(k.Percent))+") is the same for every value in that range")
-			return k, true
-		}
-		m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" is a bound whose grade depends on the exact value; rejected")
-		return k, false
+	if sent.op != "" {
+		return k, m.ki67Bound(ref, &k, sent.op)
 	}
 	return k, true
+}
+
+// ki67Value is a Ki-67 value as sent: the number, its unit ("%", "1" or another
+// spelling; unitKnown false when none was sent) and a comparator (<, <=, >=, >).
+type ki67Value struct {
+	val       float64
+	unit, op  string
+	unitKnown bool
+}
+
+// ki67Sent reads the value of a Ki-67 observation: a Quantity, an integer (percent),
+// or a string (a number, a percentage, or a range read as its upper bound).
+func (m *mapper) ki67Sent(ref string, v obsValue) (Ki67, ki67Value, bool) {
+	var k Ki67
+	var x ki67Value
+	switch {
+	case v.q != nil:
+		sent := quantityUnit(v.q)
+		x.unit = normUnit(sent)
+		k.Raw = strings.TrimSpace(strOrEmpty(v.q.Value) + " " + sent)
+		if sent == "1" {
+			k.Raw = strOrEmpty(v.q.Value) + " (unit 1)"
+		}
+		if v.q.Comparator != nil {
+			x.op = v.q.Comparator.Code()
+			k.Raw = x.op + k.Raw
+		}
+		f, ok := number(v.q.Value)
+		if !ok {
+			m.note(NoteRejected, ref, "Ki-67 value could not be read; rejected")
+			return k, x, false
+		}
+		x.val, x.unitKnown = f, x.unit != ""
+	case v.i != nil:
+		k.Raw = strconv.Itoa(*v.i)
+		x.val, x.unit, x.unitKnown = float64(*v.i), "%", true
+		if *v.i >= 0 && *v.i <= 100 {
+			m.note(NoteNormalised, ref, "Ki-67 "+k.Raw+" sent as an integer without a unit; read as percent")
+			k.Normalised = true
+		}
+	case v.s != nil:
+		k.Raw = strings.TrimSpace(*v.s)
+		var ok bool
+		if x, ok = m.ki67Text(ref, &k); !ok {
+			return k, x, false
+		}
+	default:
+		m.note(NoteRejected, ref, "Ki-67 without a numeric value; rejected")
+		return k, x, false
+	}
+	return k, x, true
+}
+
+// ki67Text reads a Ki-67 sent as text: "15", "15 %", "<2%", "15-20%" (the upper bound).
+func (m *mapper) ki67Text(ref string, k *Ki67) (ki67Value, bool) {
+	var x ki67Value
+	s := strings.ToLower(strings.ReplaceAll(k.Raw, " ", ""))
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "percent", "%"), "pct", "%")
+	if mm := reComparator.FindStringSubmatch(s); mm != nil {
+		x.op = map[string]string{"≤": "<=", "≥": ">="}[mm[1]]
+		if x.op == "" {
+			x.op = mm[1]
+		}
+		s = s[len(mm[0]):]
+	}
+	if mm := reKi67Range.FindStringSubmatch(s); mm != nil {
+		lo, _ := strconv.ParseFloat(strings.ReplaceAll(mm[1], ",", "."), 64)
+		hi, _ := strconv.ParseFloat(strings.ReplaceAll(mm[2], ",", "."), 64)
+		if lo > hi || x.op != "" {
+			m.note(NoteRejected, ref, "Ki-67 range "+strconv.Quote(k.Raw)+" is malformed (bounds reversed or a comparator); rejected")
+			return x, false
+		}
+		x.val, x.unit, x.unitKnown = hi, "%", true
+		k.Normalised = true
+		m.note(NoteNormalised, ref, "Ki-67 range "+strconv.Quote(k.Raw)+" read as its upper bound "+fmtNum(hi)+" %")
+		return x, true
+	}
+	if mm := reKi67Num.FindStringSubmatch(s); mm != nil {
+		x.val, _ = strconv.ParseFloat(strings.ReplaceAll(mm[1], ",", "."), 64)
+		if mm[2] == "%" {
+			x.unit, x.unitKnown = "%", true
+		}
+		return x, true
+	}
+	m.note(NoteRejected, ref, "Ki-67 text "+strconv.Quote(k.Raw)+" is not a number, a percentage or a range; rejected")
+	return x, false
+}
+
+// ki67Percent sets k.Percent from the value as sent: percent as is; a fraction
+// (unit 1, {ratio} or none) with 0 < value < 1 × 100; a unitless value above 1 as
+// percent (with a note); anything else is rejected.
+func (m *mapper) ki67Percent(ref string, k *Ki67, x ki67Value) bool {
+	switch {
+	case x.unit == "%":
+		k.Percent = x.val
+	case x.unit == "1" || !x.unitKnown:
+		switch {
+		case x.val > 0 && x.val < 1:
+			k.Percent = math.Round(x.val*100*1e6) / 1e6
+			k.Normalised = true
+			m.note(NoteNormalised, ref, "Ki-67 "+k.Raw+" read as a fraction: "+fmtNum(k.Percent)+" %")
+		case x.val == 0:
+			k.Percent = 0
+		case x.val == 1:
+			m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" without a percent unit is ambiguous (1 % or a fraction of 1); rejected")
+			return false
+		case !x.unitKnown && x.val > 1 && x.val <= 100:
+			k.Percent = x.val
+			k.Normalised = true
+			m.note(NoteNormalised, ref, "Ki-67 "+k.Raw+" sent without a unit; read as percent")
+		default:
+			m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" is not a fraction between 0 and 1; rejected")
+			return false
+		}
+	default:
+		m.note(NoteRejected, ref, "Ki-67 unit "+strconv.Quote(x.unit)+" is not a percentage; rejected")
+		return false
+	}
+	return true
+}
+
+// ki67Bound accepts a bound (<, <=, >=, >) only when every value it allows has the same
+// grade, and the bound itself has that grade too: below 3 % (G1) or above 20 % (G3).
+func (m *mapper) ki67Bound(ref string, k *Ki67, op string) bool {
+	below := op == "<" || op == "<="
+	if (below && k.Percent < 3) || (!below && k.Percent > 20) {
+		k.Normalised = true
+		m.note(NoteNormalised, ref, "Ki-67 "+k.Raw+" read as "+fmtNum(k.Percent)+" %: its grade (G"+strconv.Itoa(Ki67Grade(k.Percent))+") is the same for every value in that range")
+		return true
+	}
+	m.note(NoteRejected, ref, "Ki-67 "+k.Raw+" is a bound whose grade depends on the exact value; rejected")
+	return false
 }
 
 // normUnit maps the spellings of percent and of a pure fraction to "%" and "1".

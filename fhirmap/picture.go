@@ -111,8 +111,12 @@ type Picture struct {
 	Differentiation []DifferentiationFact `json:"differentiation,omitempty"`
 
 	// Extent.
-	TNM    []TNM  `json:"tnm,omitempty"`
-	Extent Extent `json:"extent"`
+	TNM []TNM `json:"tnm,omitempty"`
+	// Unresectable holds the statements that the primary is locally advanced or
+	// unresectable: a resectability observation (project code) or the words of a NEN
+	// diagnosis ("locally advanced", "unresectable", "inoperable").
+	Unresectable []Statement `json:"unresectable,omitempty"`
+	Extent       Extent      `json:"extent"`
 
 	// Imaging, markers, labs and fitness.
 	SSTR          []SSTRImaging   `json:"sstr,omitempty"`
@@ -159,6 +163,12 @@ type ConditionFact struct {
 	// VerificationStatus as sent: confirmed, unconfirmed, provisional, differential, or "".
 	VerificationStatus string    `json:"verificationStatus,omitempty"`
 	Onset              time.Time `json:"onset,omitzero"`
+	// Abatement is when the condition resolved (abatementDateTime or the end of
+	// abatementPeriod); zero when not recorded.
+	Abatement time.Time `json:"abatement,omitzero"`
+	// Related are the Conditions this one names in the condition-related extension
+	// (or mCODE's related-primary-cancer-condition): a metastasis names its primary.
+	Related []string `json:"related,omitempty"`
 }
 
 // Diagnosis is a NEN primary tumour Condition.
@@ -257,11 +267,27 @@ const (
 	ExtentUnknown ExtentStatus = "unknown"
 	// ExtentLimited: no distant metastasis on record AND M0 or stage I-III recorded.
 	ExtentLimited ExtentStatus = "limited"
+	// ExtentLocallyAdvanced: no distant metastasis on record, but the primary is
+	// recorded as locally advanced or unresectable (docs/clinical.md §2, §4). It is not
+	// distant disease: no liver or bone metastasis follows from it.
+	ExtentLocallyAdvanced ExtentStatus = "locally-advanced"
 	// ExtentDistant: a secondary Condition, M1, or stage IV.
 	ExtentDistant ExtentStatus = "distant"
 )
 
-// Extent is derived from Secondaries and TNM.
+// Advanced reports distant or locally advanced (unresectable) disease: "metastatic or
+// unresectable" in the rules of docs/clinical.md §4.
+func (e Extent) Advanced() bool {
+	return e.Status == ExtentDistant || e.Status == ExtentLocallyAdvanced
+}
+
+// Statement is a recorded statement about the tumour, with the words it was read from.
+type Statement struct {
+	Source
+	Text string `json:"text"`
+}
+
+// Extent is derived from Secondaries, TNM and the unresectability statements.
 type Extent struct {
 	Status ExtentStatus `json:"status"`
 	// Evidence holds the references that decided Status.
@@ -353,6 +379,34 @@ type Performance struct {
 	Source
 	Scale string `json:"scale"` // "ecog" or "karnofsky"
 	Score int    `json:"score"`
+}
+
+// ECOG is the ECOG equivalent of the score (docs/clinical.md §2): an ECOG score as
+// recorded; a Karnofsky score converted 100–90 → 0, 80–70 → 1, 60–50 → 2, 40–30 → 3,
+// 20–10 → 4, 0 → 5 [Oken 1982; Buccheri 1996]. A Karnofsky score between two steps
+// (e.g. 85) takes the worse ECOG, so that a conversion never makes a patient fitter.
+func (p Performance) ECOG() int {
+	if p.Scale != "karnofsky" {
+		return p.Score
+	}
+	return KarnofskyToECOG(p.Score)
+}
+
+// KarnofskyToECOG converts a Karnofsky score (0–100) to ECOG (see Performance.ECOG).
+func KarnofskyToECOG(kps int) int {
+	switch {
+	case kps >= 90:
+		return 0
+	case kps >= 70:
+		return 1
+	case kps >= 50:
+		return 2
+	case kps >= 30:
+		return 3
+	case kps >= 10:
+		return 4
+	}
+	return 5
 }
 
 // DiseaseStatusValue is an mCODE cancer disease status.

@@ -171,6 +171,7 @@ func (m *mapper) finish() {
 	sortNewest(m.p.Morphologies, func(d Morphology) Source { return d.Source })
 	sortNewest(m.p.Differentiation, func(d DifferentiationFact) Source { return d.Source })
 	sortNewest(m.p.TNM, func(d TNM) Source { return d.Source })
+	sortNewest(m.p.Unresectable, func(d Statement) Source { return d.Source })
 	sortNewest(m.p.SSTR, func(d SSTRImaging) Source { return d.Source })
 	sortNewest(m.p.CrossSections, func(d ImagingStudy) Source { return d.Source })
 	sortNewest(m.p.Markers, func(d Marker) Source { return d.Source })
@@ -226,8 +227,9 @@ func sortNewestHigherFirst[T any](xs []T, get func(T) (Source, float64)) {
 	})
 }
 
-// extent derives the Extent: distant from secondaries, M1 or stage IV; limited only
-// when no distant disease is on record and M0 or stage I–III is; otherwise unknown.
+// extent derives the Extent: distant from secondaries, M1 or stage IV; else locally
+// advanced when the primary is recorded as unresectable or locally advanced; limited
+// only when no distant disease is on record and M0 or stage I–III is; otherwise unknown.
 func (m *mapper) extent() {
 	e := Extent{Status: ExtentUnknown}
 	var distant, limited []string
@@ -284,6 +286,14 @@ func (m *mapper) extent() {
 		if len(limited) > 0 {
 			m.note(NoteConflict, "", "M0 or stage I–III ("+strings.Join(dedupe(limited), ", ")+") conflicts with distant disease ("+strings.Join(dedupe(distant), ", ")+"); distant disease is used")
 		}
+	case len(m.p.Unresectable) > 0:
+		// Locally advanced / unresectable: not limited, whatever M0 or stage I–III says,
+		// and not distant either (docs/clinical.md §2).
+		var refs []string
+		for _, u := range m.p.Unresectable {
+			refs = append(refs, u.Ref)
+		}
+		e.Status, e.Evidence = ExtentLocallyAdvanced, dedupe(refs)
 	case len(limited) > 0:
 		e.Status, e.Evidence = ExtentLimited, dedupe(limited)
 	}

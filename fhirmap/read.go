@@ -25,6 +25,9 @@ const (
 	// MorphologyExtensionURL is the mCODE extension that carries the ICD-O-3 morphology
 	// of a cancer Condition.
 	MorphologyExtensionURL = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
+	// ConditionRelatedURL is the core extension by which a Condition (a metastasis)
+	// names the Condition it belongs to (its primary).
+	ConditionRelatedURL = "http://hl7.org/fhir/StructureDefinition/condition-related"
 )
 
 // Matched-by values of Therapy.MatchedBy.
