@@ -408,10 +408,10 @@ func TestExtent(t *testing.T) {
 		{"M1b extrahepatic", []string{tnm("m1", "21907-1", "cM1b")}, Extent{Status: ExtentDistant, Evidence: []string{"Observation/m1"}, ExtrahepaticDistant: true}},
 		{"stage IV", []string{tnm("s", "21908-9", "IV")}, Extent{Status: ExtentDistant, Evidence: []string{"Observation/s"}, ExtrahepaticDistant: true}},
 		// Three extents (docs/clinical.md §2): unresectable is locally advanced, not distant.
-		{"resectability coded unresectable", []string{resect("r", `"valueCodeableConcept":{"coding":[{"system":"` + LocalSystem + `","code":"unresectable"}]}`)},
+		{"resectability coded unresectable", []string{resect("r", `"valueCodeableConcept":{"coding":[{"system":"`+LocalSystem+`","code":"unresectable"}]}`)},
 			Extent{Status: ExtentLocallyAdvanced, Evidence: []string{"Observation/r"}}},
 		{"resectability in words", []string{resect("r", `"valueString":"Locally advanced, not resectable"`)}, Extent{Status: ExtentLocallyAdvanced, Evidence: []string{"Observation/r"}}},
-		{"resectable adds nothing", []string{resect("r", `"valueCodeableConcept":{"coding":[{"system":"` + LocalSystem + `","code":"resectable"}]}`)}, Extent{Status: ExtentUnknown}},
+		{"resectable adds nothing", []string{resect("r", `"valueCodeableConcept":{"coding":[{"system":"`+LocalSystem+`","code":"resectable"}]}`)}, Extent{Status: ExtentUnknown}},
 		{"borderline resectable is not unresectable", []string{resect("r", `"valueString":"borderline resectable"`)}, Extent{Status: ExtentUnknown}},
 		{"unresectable beats M0 (no conflict: M0 is locally advanced too)", []string{tnm("m0", "21907-1", "cM0"), resect("r", `"valueString":"unresectable"`)},
 			Extent{Status: ExtentLocallyAdvanced, Evidence: []string{"Observation/r"}}},
