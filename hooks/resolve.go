@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/nencds/nencds/fhirclient"
+	"github.com/nencds/nencds/fhirmap"
 	"github.com/nencds/nencds/hooks/auth"
 )
 
@@ -178,19 +178,13 @@ func (r *Resolver) run(ctx context.Context, req *Request, client auth.Client, jo
 	return nil
 }
 
-// fallbackURL is the URL the fallback reads for key: the key's template under base (a
-// fhirclient.ParseBase result), built as a url.URL, never by joining strings.
+// fallbackURL is the URL the fallback reads for key: the key's read (fhirmap.Reads)
+// under base (a ParseBase result), built as a url.URL, never by joining strings.
 func fallbackURL(base *url.URL, key, patientID string) string {
-	t := PrefetchTemplates()[key]
-	p, q, _ := strings.Cut(t, "?")
-	u := &url.URL{
-		Scheme:   base.Scheme,
-		Host:     base.Host,
-		Path:     strings.TrimRight(base.Path, "/") + "/" + expand(p, patientID),
-		RawQuery: expand(q, url.QueryEscape(patientID)),
+	for _, r := range fhirmap.Reads() {
+		if r.Key == key {
+			return r.URL(base, patientID)
+		}
 	}
-	if base.RawPath != "" {
-		u.RawPath = strings.TrimRight(base.EscapedPath(), "/") + "/" + expand(p, url.PathEscape(patientID))
-	}
-	return u.String()
+	return ""
 }

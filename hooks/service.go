@@ -1,10 +1,6 @@
 package hooks
 
-import (
-	"strings"
-
-	"github.com/nencds/nencds/fhirmap"
-)
+import "github.com/nencds/nencds/fhirmap"
 
 // PatientViewID is the id of the patient-view service.
 const PatientViewID = "nen-patient-view"
@@ -44,44 +40,19 @@ var PrefetchKeys = []string{
 	KeyMedicationStatements, KeyProcedures, KeyDiagnosticReports, KeyServiceRequests, KeyTasks,
 }
 
-const loincSystem = "http://loinc.org"
+// ObservationCodes returns the token list of the observations query (fhirmap.ObservationCodes).
+func ObservationCodes() string { return fhirmap.ObservationCodes() }
 
-// ObservationCodes returns the token list of the observations query: every LOINC and
-// local code of the embedded value sets (fhirmap.Codes) except answer codes, as
-// system|code, in file order.
-func ObservationCodes() string {
-	var parts []string
-	seen := map[string]bool{}
-	for _, c := range fhirmap.Codes() {
-		// Answer codes (ECOG LL529-9 answers) are values, not observation codes.
-		if (c.System != loincSystem && c.System != fhirmap.LocalSystem) || c.Prefix() || c.Use == "answer" {
-			continue
-		}
-		tok := c.System + "|" + c.Code
-		if !seen[tok] {
-			seen[tok] = true
-			parts = append(parts, tok)
-		}
-	}
-	return strings.Join(parts, ",")
-}
-
-// PrefetchTemplates returns the prefetch templates of the patient-view service. They use
-// only the CDS Hooks 2.0 token {{context.patientId}} and the allowed query subset (reads,
-// token equality with comma-separated values, _sort on the date, _count).
+// PrefetchTemplates returns the prefetch templates of the patient-view service: the reads
+// of fhirmap.Reads. They use only the CDS Hooks 2.0 token {{context.patientId}} and the
+// allowed query subset (reads, token equality with comma-separated values, _sort on the
+// date, _count).
 func PrefetchTemplates() map[string]string {
-	p := "{{context.patientId}}"
-	return map[string]string{
-		KeyPatient:              "Patient/" + p,
-		KeyConditions:           "Condition?patient=" + p,
-		KeyObservations:         "Observation?patient=" + p + "&code=" + ObservationCodes() + "&_sort=-date&_count=200",
-		KeyMedicationRequests:   "MedicationRequest?patient=" + p,
-		KeyMedicationStatements: "MedicationStatement?patient=" + p,
-		KeyProcedures:           "Procedure?patient=" + p,
-		KeyDiagnosticReports:    "DiagnosticReport?patient=" + p + "&_sort=-date&_count=100",
-		KeyServiceRequests:      "ServiceRequest?patient=" + p,
-		KeyTasks:                "Task?patient=" + p,
+	m := make(map[string]string, len(PrefetchKeys))
+	for _, r := range fhirmap.Reads() {
+		m[r.Key] = r.Template("{{context.patientId}}")
 	}
+	return m
 }
 
 // PatientView returns the patient-view service.
@@ -102,8 +73,3 @@ func PatientView() Service {
 
 // Services returns the discovery document's services (never empty).
 func Services() []Service { return []Service{PatientView()} }
-
-// expand fills a template for a patient id (a validated bare FHIR id, so safe in a URL).
-func expand(template, patientID string) string {
-	return strings.ReplaceAll(template, "{{context.patientId}}", patientID)
-}

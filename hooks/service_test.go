@@ -1,8 +1,11 @@
 package hooks
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nencds/nencds/fhirmap"
 )
 
 // TestObservationCodes checks the observations prefetch asks for the codes the rules read
@@ -23,5 +26,21 @@ func TestObservationCodes(t *testing.T) {
 		if _, code, _ := strings.Cut(tok, "|"); strings.HasPrefix(code, "LA") {
 			t.Errorf("ObservationCodes() asks for the answer code %q", tok)
 		}
+	}
+}
+
+// TestPrefetchKeysAreReads: the prefetch keys are the keys of fhirmap.Reads, in order, so
+// that the hooks and the SMART app read the same record.
+func TestPrefetchKeysAreReads(t *testing.T) {
+	t.Parallel()
+	var keys []string
+	for _, r := range fhirmap.Reads() {
+		keys = append(keys, r.Key)
+	}
+	if !slices.Equal(keys, PrefetchKeys) {
+		t.Errorf("fhirmap.Reads keys %q, PrefetchKeys %q", keys, PrefetchKeys)
+	}
+	if got := PrefetchTemplates()[KeyConditions]; got != "Condition?patient={{context.patientId}}" {
+		t.Errorf("conditions template %q", got)
 	}
 }
