@@ -3,14 +3,11 @@ package cards
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"path/filepath"
 	"testing"
 
 	"github.com/nencds/nencds/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // goldenConfig is the default policy plus a SMART app URL, so that the goldens show
 // smart links too.
@@ -38,8 +35,8 @@ func TestGolden(t *testing.T) {
 			if err := WriteText(&text, r); err != nil {
 				t.Fatal(err)
 			}
-			golden.Compare(t, filepath.Join("testdata", sc.name+".golden.json"), got, *update)
-			golden.Compare(t, filepath.Join("testdata", sc.name+".golden.txt"), text.Bytes(), *update)
+			golden.Compare(t, filepath.Join("testdata", sc.name+".golden.json"), got)
+			golden.Compare(t, filepath.Join("testdata", sc.name+".golden.txt"), text.Bytes())
 		})
 	}
 }

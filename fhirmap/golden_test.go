@@ -3,7 +3,6 @@ package fhirmap
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/nencds/nencds/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/patients/*.picture.golden.json from the current mapping")
 
 const patientsDir = "../testdata/patients"
 
@@ -83,7 +80,7 @@ func TestGoldenPictures(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			golden.Compare(t, filepath.Join(patientsDir, name+".picture.golden.json"), got, *update)
+			golden.Compare(t, filepath.Join(patientsDir, name+".picture.golden.json"), got)
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -22,8 +21,6 @@ import (
 	"github.com/nencds/nencds/hooks/telemetry"
 	"github.com/nencds/nencds/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/responses from the handler's answers")
 
 // goldenAt is the evaluation time of every golden test.
 var goldenAt = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)

@@ -1,11 +1,20 @@
 // Package golden is test support for golden files: one way to compare an output with its
-// file in testdata/ and to rewrite the file with -update, shared by the fhirmap, cards
-// and hooks suites.
+// file in testdata/ and to rewrite the file with -update, shared by every suite.
+//
+// It registers the -update flag, so that `go test ./... -update` works from the root: a
+// test binary rejects a flag that none of its packages defines, so every package with
+// tests imports this one, if only as
+//
+//	import _ "github.com/nencds/nencds/internal/golden" // -update (go test ./... -update)
+//
+// TestEveryTestPackageAcceptsUpdate holds that. Golden files are stored normalised
+// (NormalJSON for .json), so a regeneration on a clean tree changes nothing.
 package golden
 
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,10 +22,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// Compare checks got against the golden file at path or, when update is set, writes got
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
+
+// Update reports whether the test binary runs with -update (rewrite the golden files).
+func Update() bool { return *update }
+
+// Compare checks got against the golden file at path or, with -update, writes got
 // (normalised, for a .json file) to path. A .json file is compared as normalised JSON
 // (NormalJSON), so formatting alone never fails a test; any other file byte for byte.
-func Compare(tb testing.TB, path string, got []byte, update bool) {
+func Compare(tb testing.TB, path string, got []byte) {
+	tb.Helper()
+	compare(tb, path, got, *update)
+}
+
+func compare(tb testing.TB, path string, got []byte, update bool) {
 	tb.Helper()
 	isJSON := filepath.Ext(path) == ".json"
 	if isJSON {
@@ -36,8 +55,12 @@ func Compare(tb testing.TB, path string, got []byte, update bool) {
 		tb.Fatalf("%v (run go test with -update to create it)", err)
 	}
 	if isJSON {
+		stored := want
 		if want, err = NormalJSON(want); err != nil {
 			tb.Fatalf("golden %s is not JSON: %v", path, err)
+		}
+		if !bytes.Equal(stored, want) {
+			tb.Errorf("golden %s is not stored normalised (run go test with -update)", path)
 		}
 	}
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {

@@ -1,8 +1,13 @@
 package golden
 
 import (
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -37,10 +42,14 @@ func TestCompare(t *testing.T) {
 	dir := t.TempDir()
 	jsonPath := filepath.Join(dir, "x.json")
 	textPath := filepath.Join(dir, "x.txt")
+	rawPath := filepath.Join(dir, "raw.json")
+	if err := os.WriteFile(rawPath, []byte(`{"b":1,"a":2}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// -update writes the normalised JSON and the text as they are.
-	Compare(t, jsonPath, []byte(`{"b":1,"a":2}`), true)
-	Compare(t, textPath, []byte("card 1\n"), true)
+	compare(t, jsonPath, []byte(`{"b":1,"a":2}`), true)
+	compare(t, textPath, []byte("card 1\n"), true)
 	if b, _ := os.ReadFile(jsonPath); string(b) != "{\n  \"a\": 2,\n  \"b\": 1\n}\n" {
 		t.Errorf("written JSON = %q", b)
 	}
@@ -52,6 +61,7 @@ func TestCompare(t *testing.T) {
 		wantFailed bool
 	}{
 		{"same JSON, other formatting", jsonPath, `{ "a": 2, "b": 1 }`, false},
+		{"golden not stored normalised", rawPath, `{"a":2,"b":1}`, true},
 		{"other JSON value", jsonPath, `{"a":2,"b":3}`, true},
 		{"output not JSON", jsonPath, `{"a":`, true},
 		{"same text", textPath, "card 1\n", false},
@@ -60,9 +70,66 @@ func TestCompare(t *testing.T) {
 	}
 	for _, tt := range tests {
 		f := &fakeTB{TB: t}
-		Compare(f, tt.path, []byte(tt.got), false)
+		compare(f, tt.path, []byte(tt.got), false)
 		if f.failed != tt.wantFailed {
 			t.Errorf("%s: failed = %v; want %v", tt.name, f.failed, tt.wantFailed)
 		}
+	}
+}
+
+// TestEveryTestPackageAcceptsUpdate: `go test ./... -update` from the root fails in any
+// package whose test binary does not define -update, so every package of the module
+// with tests imports this package.
+func TestEveryTestPackageAcceptsUpdate(t *testing.T) {
+	t.Parallel()
+	const self = "github.com/nencds/nencds/internal/golden"
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules" || name == "vendor") {
+			return filepath.SkipDir
+		}
+		if path != root {
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
+				return filepath.SkipDir // another module (deploy/validate)
+			}
+		}
+		tests, _ := filepath.Glob(filepath.Join(path, "*_test.go"))
+		if len(tests) == 0 || path == filepath.Join(root, "internal", "golden") {
+			return nil
+		}
+		checked++
+		fset := token.NewFileSet()
+		for _, f := range tests {
+			file, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+			if err != nil {
+				return err
+			}
+			for _, imp := range file.Imports {
+				if imp.Path.Value == strconv.Quote(self) {
+					return nil
+				}
+			}
+		}
+		rel, _ := filepath.Rel(root, path)
+		t.Errorf("%s has tests but none imports %s, so `go test ./... -update` fails there; add %s/golden_flag_test.go:\n"+
+			"\timport _ %q // -update (go test ./... -update)", rel, self, rel, self)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 3 {
+		t.Errorf("found only %d test packages under %s", checked, root)
 	}
 }
