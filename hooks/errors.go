@@ -29,6 +29,8 @@ const (
 	KindUnsupportedMedia
 	// KindUnavailable is a saturated or not yet ready server (HTTP 503).
 	KindUnavailable
+	// KindTimeout is a request body not received within its deadline (HTTP 408).
+	KindTimeout
 )
 
 var kindStatus = map[Kind]int{
@@ -40,6 +42,7 @@ var kindStatus = map[Kind]int{
 	KindTooLarge:         http.StatusRequestEntityTooLarge,
 	KindUnsupportedMedia: http.StatusUnsupportedMediaType,
 	KindUnavailable:      http.StatusServiceUnavailable,
+	KindTimeout:          http.StatusRequestTimeout,
 }
 
 // issueCode is the FHIR IssueType of each kind.
@@ -52,6 +55,7 @@ var kindIssue = map[Kind]string{
 	KindTooLarge:         "too-long",
 	KindUnsupportedMedia: "not-supported",
 	KindUnavailable:      "transient",
+	KindTimeout:          "timeout",
 }
 
 // Status returns the HTTP status of k.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"os"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -106,6 +107,9 @@ func ReadBody(r io.Reader, l Limits) ([]byte, error) {
 	if err != nil {
 		if KindOf(err) == KindTooLarge {
 			return nil, &Error{Kind: KindTooLarge, Msg: fmt.Sprintf("request body over %d bytes", l.MaxBytes), Err: err}
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, &Error{Kind: KindTimeout, Msg: "request body not received in time", Err: err}
 		}
 		return nil, &Error{Kind: KindInvalid, Msg: "request body could not be read", Err: err}
 	}

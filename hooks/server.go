@@ -52,8 +52,14 @@ type Options struct {
 	Limits Limits
 	// CORSOrigins are the allowed browser origins ("*" for any; any in Dev).
 	CORSOrigins []string
-	// MaxInFlight caps concurrent service and feedback calls; beyond, 503. Default 64.
+	// MaxInFlight caps concurrent CDS calls (discovery, service, feedback); beyond, 503.
+	// A call takes its slot only once its body is read, so that slow bodies hold none.
+	// Default 64.
 	MaxInFlight int
+	// BodyTimeout bounds the reading of one request body, from when the handler starts
+	// reading it (after the headers and authentication); a body not received in time
+	// answers 408. It replaces the server's ReadTimeout for the body. Default 5 s.
+	BodyTimeout time.Duration
 	// Logger receives one line per request (never patient data or tokens): request id,
 	// route, status, duration, and for CDS calls the service id, hookInstance and card
 	// count. slog.Default when nil. Probes (/healthz, /readyz) log at debug level.
@@ -100,6 +106,9 @@ func NewServer(o Options) (*Server, error) {
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 64
 	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = DefaultBodyTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -133,8 +142,8 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/readyz", s.wrap(s.readyz))
 
-	api := r.Group("/cds-services", s.limit)
-	api.GET("", s.authn(func(*gin.Context) string { return "/cds-services" }), s.wrap(s.discovery))
+	api := r.Group("/cds-services")
+	api.GET("", s.authn(func(*gin.Context) string { return "/cds-services" }), s.wrap(s.limited(s.discovery)))
 	api.POST("/:id", s.authn(func(c *gin.Context) string { return "/cds-services/" + c.Param("id") }), s.wrap(s.service))
 	api.POST("/:id/feedback", s.authn(func(c *gin.Context) string { return "/cds-services/" + c.Param("id") + "/feedback" }), s.wrap(s.feedback))
 
@@ -246,14 +255,29 @@ func (s *Server) originAllowed(origin string) bool {
 	return false
 }
 
-// limit answers 503 when MaxInFlight calls are running.
-func (s *Server) limit(c *gin.Context) {
+// DefaultBodyTimeout is Options.BodyTimeout when unset.
+const DefaultBodyTimeout = 5 * time.Second
+
+// acquire takes a concurrency slot: release gives it back; a KindUnavailable error (503)
+// when MaxInFlight calls are running.
+func (s *Server) acquire() (release func(), err error) {
 	select {
 	case s.sem <- struct{}{}:
-		defer func() { <-s.sem }()
-		c.Next()
+		return func() { <-s.sem }, nil
 	default:
-		s.fail(c, Errorf(KindUnavailable, "server busy; retry later"))
+		return nil, Errorf(KindUnavailable, "server busy; retry later")
+	}
+}
+
+// limited runs h in a concurrency slot (for a call without a body).
+func (s *Server) limited(h handler) handler {
+	return func(c *gin.Context) error {
+		release, err := s.acquire()
+		if err != nil {
+			return err
+		}
+		defer release()
+		return h(c)
 	}
 }
 
@@ -310,12 +334,30 @@ func (s *Server) discovery(c *gin.Context) error {
 	return nil
 }
 
-// body checks the content type and reads the capped body.
-func (s *Server) body(c *gin.Context) ([]byte, error) {
+// body checks the content type and reads the capped body under BodyTimeout, and then
+// takes a concurrency slot: a body dripped slowly holds a goroutine until its deadline,
+// never a slot. The caller must call release when done (when err is nil).
+func (s *Server) body(c *gin.Context) (data []byte, release func(), err error) {
 	if err := CheckContentType(c.GetHeader("Content-Type")); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return ReadBody(http.MaxBytesReader(c.Writer, c.Request.Body, s.o.Limits.MaxBytes), s.o.Limits)
+	rc := http.NewResponseController(c.Writer)
+	// Unsupported only off a real connection (a ResponseRecorder): the body is in memory.
+	deadline := rc.SetReadDeadline(time.Now().Add(s.o.BodyTimeout)) == nil
+	data, err = ReadBody(http.MaxBytesReader(c.Writer, c.Request.Body, s.o.Limits.MaxBytes), s.o.Limits)
+	if err != nil {
+		// The deadline stays: net/http may try to drain the rest of the body before it
+		// answers, and must give up at once.
+		return nil, nil, err
+	}
+	if deadline {
+		rc.SetReadDeadline(time.Time{})
+	}
+	release, err = s.acquire()
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, release, nil
 }
 
 func (s *Server) lookup(c *gin.Context) (Service, error) {
@@ -334,10 +376,11 @@ func (s *Server) service(c *gin.Context) error {
 	}
 	rl := logOf(c)
 	rl.service = svc.ID
-	data, err := s.body(c)
+	data, release, err := s.body(c)
 	if err != nil {
 		return err
 	}
+	defer release()
 	req, err := DecodeRequest(data, s.o.Limits)
 	if err != nil {
 		return err
@@ -389,10 +432,11 @@ func (s *Server) feedback(c *gin.Context) error {
 	}
 	rl := logOf(c)
 	rl.service = svc.ID
-	data, err := s.body(c)
+	data, release, err := s.body(c)
 	if err != nil {
 		return err
 	}
+	defer release()
 	var fr FeedbackRequest
 	if err := DecodeJSON(data, s.o.Limits, &fr); err != nil {
 		return err

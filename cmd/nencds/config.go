@@ -38,6 +38,8 @@ type Config struct {
 	MaxJSONString int
 	// MaxInFlight caps concurrent CDS calls (503 beyond).
 	MaxInFlight int
+	// BodyTimeout bounds the reading of one request body (408 beyond), before a slot is taken.
+	BodyTimeout time.Duration
 	// FHIRTimeout bounds all the fallback fetches of one request.
 	FHIRTimeout time.Duration
 	// FHIRRequestTimeout bounds one fallback HTTP request.
@@ -105,7 +107,8 @@ var settings = []setting{
 	{"max-body-bytes", "NENCDS_MAX_BODY_BYTES", "maximum request body in bytes (413 beyond)", int64s(func(c *Config) *int64 { return &c.MaxBodyBytes }, defaultLimits.MaxBytes)},
 	{"max-json-depth", "NENCDS_MAX_JSON_DEPTH", "maximum JSON nesting of a request (400 beyond)", integer(func(c *Config) *int { return &c.MaxJSONDepth }, defaultLimits.MaxDepth)},
 	{"max-json-string", "NENCDS_MAX_JSON_STRING", "maximum length of one JSON string in bytes (400 beyond)", integer(func(c *Config) *int { return &c.MaxJSONString }, defaultLimits.MaxString)},
-	{"max-in-flight", "NENCDS_MAX_IN_FLIGHT", "maximum concurrent CDS calls (503 beyond)", integer(func(c *Config) *int { return &c.MaxInFlight }, 64)},
+	{"max-in-flight", "NENCDS_MAX_IN_FLIGHT", "maximum concurrent CDS calls (503 beyond); a call takes its slot once its body is read", integer(func(c *Config) *int { return &c.MaxInFlight }, 64)},
+	{"body-timeout", "NENCDS_BODY_TIMEOUT", "deadline for reading one request body, before a concurrency slot is taken (408 beyond)", duration(func(c *Config) *time.Duration { return &c.BodyTimeout }, hooks.DefaultBodyTimeout)},
 	{"fhir-timeout", "NENCDS_FHIR_TIMEOUT", "deadline of all FHIR fallback fetches of one request", duration(func(c *Config) *time.Duration { return &c.FHIRTimeout }, 5*time.Second)},
 	{"fhir-request-timeout", "NENCDS_FHIR_REQUEST_TIMEOUT", "deadline of one FHIR fallback HTTP request", duration(func(c *Config) *time.Duration { return &c.FHIRRequestTimeout }, 3*time.Second)},
 	{"fhir-max-bytes", "NENCDS_FHIR_MAX_BYTES", "maximum FHIR response body in bytes", int64s(func(c *Config) *int64 { return &c.FHIRMaxBytes }, 10<<20)},

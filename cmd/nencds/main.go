@@ -94,6 +94,7 @@ func newServer(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry) (srv 
 		Limits:      cfg.limits(),
 		CORSOrigins: cfg.origins(),
 		MaxInFlight: cfg.MaxInFlight,
+		BodyTimeout: cfg.BodyTimeout,
 		Logger:      logger,
 		Middleware:  []gin.HandlerFunc{tel.Middleware()},
 		Telemetry:   tel,
