@@ -11,7 +11,8 @@
 //  4. alg must be in that client's list; kid is required; a jku header must be
 //     allowlisted for that client (nothing else is ever fetched).
 //  5. The key is looked up by kid in the client's JWK Set (inline, or fetched from
-//     jwks_url/jku, cached, refreshed on an unknown kid at most once per interval).
+//     jwks_url/jku, cached, refreshed on an unknown kid at most once per interval). A
+//     kid held inline is pinned: an allowlisted jku then causes no fetch.
 //  6. golang-jwt verifies the signature with that key only, then exp (required), nbf,
 //     iat (required, not in the future), aud (the endpoint invoked) and iss, with a
 //     small leeway for clock skew.
@@ -147,6 +148,7 @@ func NewVerifier(cfg *Config, opts Options) (*Verifier, error) {
 			return nil, err
 		}
 		v.replay, v.closer = rc, rc.Close
+		RedisLogger(v.log)
 		v.log.Info("auth: replay cache in Redis (shared by replicas)")
 	default:
 		v.replay = NewMemoryReplayCache(opts.ReplayCacheSize, v.now)
@@ -191,10 +193,29 @@ type joseHeader struct {
 }
 
 // selector holds the claims read before verification to pick the client; they are
-// trusted only after the signature checks out with that client's key.
+// trusted only after the signature checks out with that client's key. The NumericDate
+// claims are kept raw to check their JSON type, which golang-jwt does not (it also reads
+// "1767268800", a string).
 type selector struct {
-	Iss    string  `json:"iss"`
-	Tenant *string `json:"tenant"`
+	Iss    string          `json:"iss"`
+	Tenant *string         `json:"tenant"`
+	Exp    json.RawMessage `json:"exp"`
+	Iat    json.RawMessage `json:"iat"`
+	Nbf    json.RawMessage `json:"nbf"`
+}
+
+// numericDates reports whether exp, iat and nbf are each a JSON number, or absent (null
+// counts as absent: the required ones then fail as missing).
+func (s selector) numericDates() bool {
+	for _, v := range []json.RawMessage{s.Exp, s.Iat, s.Nbf} {
+		if len(v) == 0 || string(v) == "null" {
+			continue
+		}
+		if c := v[0]; c != '-' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // tokenClaims are the verified claims. sub and other claims are tolerated.
@@ -247,6 +268,9 @@ func (v *Verifier) authenticate(ctx context.Context, authorization, aud string) 
 	var sel selector
 	if err := decodeSegment(parts[1], &sel); err != nil {
 		return Client{}, fail(ReasonMalformed, "JWT payload is not base64url JSON")
+	}
+	if !sel.numericDates() {
+		return Client{}, fail(ReasonMalformed, "exp, iat and nbf must be JSON numbers (NumericDate)")
 	}
 	entry, err := v.selectClient(sel)
 	if err != nil {
@@ -350,11 +374,17 @@ func (v *Verifier) selectClient(sel selector) (*clientEntry, error) {
 }
 
 // keysFor returns the keys under hdr.Kid from the key set the token may use: its jku
-// when allowlisted for this client, else the client's jwks_url or inline jwks.
+// when allowlisted for this client, else the client's jwks_url or inline jwks. A key held
+// inline is pinned: a token naming an allowlisted jku and a kid of the inline set is
+// verified with the inline key and nothing is fetched (an offline test set-up, a closed
+// egress); a jku not allowlisted is refused before anything else, inline key or not.
 func (v *Verifier) keysFor(ctx context.Context, e *clientEntry, hdr joseHeader) ([]verifyKey, error) {
 	if hdr.JKU != "" {
 		if hdr.JKU != e.cfg.JWKSURL && !slices.Contains(e.cfg.JKUAllowed, hdr.JKU) {
 			return nil, fail(ReasonJKU, "jku is not allowlisted for this client")
+		}
+		if ks, ok := e.inline[hdr.Kid]; ok {
+			return ks, nil
 		}
 		return v.remote[hdr.JKU].lookup(ctx, hdr.Kid)
 	}

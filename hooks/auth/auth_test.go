@@ -224,6 +224,21 @@ func TestAuthenticateRejects(t *testing.T) {
 			c["iat"], c["exp"] = now.Add(-10*time.Minute).Unix(), now.Add(-time.Minute).Unix()
 			return bearer(esTok(t, c, nil))
 		}, want: ReasonExpired},
+		// NumericDate claims are JSON numbers (RFC 7519 §2); golang-jwt also reads quoted ones.
+		{name: "exp a quoted string", header: func(t *testing.T) string {
+			c := f.claims(issEHR, audService)
+			return bearer(esTok(t, with(c, "exp", fmt.Sprint(c["exp"])), nil))
+		}, want: ReasonMalformed},
+		{name: "iat a quoted string", header: func(t *testing.T) string {
+			c := f.claims(issEHR, audService)
+			return bearer(esTok(t, with(c, "iat", fmt.Sprint(c["iat"])), nil))
+		}, want: ReasonMalformed},
+		{name: "nbf a quoted string", header: func(t *testing.T) string {
+			return bearer(esTok(t, with(f.claims(issEHR, audService), "nbf", fmt.Sprint(now.Add(-time.Minute).Unix())), nil))
+		}, want: ReasonMalformed},
+		{name: "exp null", header: func(t *testing.T) string {
+			return bearer(esTok(t, with(f.claims(issEHR, audService), "exp", nil), nil))
+		}, want: ReasonExpMissing},
 		{name: "exp missing", header: func(t *testing.T) string {
 			return bearer(esTok(t, without(f.claims(issEHR, audService), "exp"), nil))
 		}, want: ReasonExpMissing},
@@ -620,5 +635,58 @@ func TestReasonOf(t *testing.T) {
 		if got := ReasonOf(tc.err); got != tc.want {
 			t.Errorf("ReasonOf(%v) = %q, want %q", tc.err, got, tc.want)
 		}
+	}
+}
+
+// TestPinnedKey: a client whose inline JWK Set holds the token's kid and whose jku is
+// allowlisted is verified with the inline key, and the jku is never fetched (before:
+// every jku was fetched, and an offline set-up refused the token as jwks-unavailable); an
+// unlisted jku is still refused unfetched; a kid not held inline is fetched from the jku.
+func TestPinnedKey(t *testing.T) {
+	t.Parallel()
+	testKeys(t)
+	clock := newClock()
+	jku := newJWKSServer(t, jwksJSON(t, ecJWK("remote-only", "ES384", ec384b)))
+	evil := newJWKSServer(t, jwksJSON(t, ecJWK("pinned", "ES384", ec384b)))
+	cfg, err := ParseConfig([]byte(fmt.Sprintf(`
+public_url: %s
+clients:
+  - iss: %s
+    jwks: %s
+    jku_allowed: [%s/jwks.json]
+`, pub, issEHR, jwksJSON(t, ecJWK("pinned", "ES384", ec384)), jku.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(cfg, Options{Now: clock.Now, HTTPClient: jku.Client(), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = v.Close() })
+	claims := func() jwt.MapClaims {
+		now := clock.Now()
+		return jwt.MapClaims{"iss": issEHR, "aud": audService, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
+			"jti": fmt.Sprintf("jti-%d", jtiSeq.Add(1))}
+	}
+	tok := sign(t, jwt.SigningMethodES384, ec384, map[string]any{"kid": "pinned", "jku": jku.URL + "/jwks.json"}, claims())
+	if _, err := v.Authenticate(context.Background(), bearer(tok), audService); err != nil {
+		t.Fatalf("pinned key with an allowlisted jku: %v", err)
+	}
+	if n := jku.hits.Load(); n != 0 {
+		t.Errorf("the jku was fetched %d times, want 0 (the key is pinned)", n)
+	}
+	tok = sign(t, jwt.SigningMethodES384, ec384, map[string]any{"kid": "pinned", "jku": evil.URL + "/jwks.json"}, claims())
+	if _, err := v.Authenticate(context.Background(), bearer(tok), audService); ReasonOf(err) != ReasonJKU {
+		t.Errorf("unlisted jku with a pinned kid: %v, want reason jku", err)
+	}
+	if n := evil.hits.Load(); n != 0 {
+		t.Errorf("the unlisted jku was fetched %d times", n)
+	}
+	tok = sign(t, jwt.SigningMethodES384, ec384b, map[string]any{"kid": "remote-only", "jku": jku.URL + "/jwks.json"}, claims())
+	if _, err := v.Authenticate(context.Background(), bearer(tok), audService); err != nil {
+		t.Errorf("a kid only under the allowlisted jku: %v", err)
+	}
+	if n := jku.hits.Load(); n != 1 {
+		t.Errorf("the jku was fetched %d times for a kid not pinned, want 1", n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -146,6 +147,22 @@ func (c *RedisReplayCache) Remember(ctx context.Context, id string, ttl time.Dur
 		return false, fmt.Errorf("redis: %w", err)
 	}
 	return ok, nil
+}
+
+// RedisLogger routes go-redis's own log lines (connection pool and dial trouble, which it
+// writes as plain text to stderr by default) to l, at warn level, as one "redis" record
+// with the text in "detail", so that the JSON log stays JSON. go-redis has one logger per
+// process: the last call wins. NewVerifier calls it with its logger when it uses Redis.
+func RedisLogger(l *slog.Logger) {
+	if l != nil {
+		redis.SetLogger(redisLog{l})
+	}
+}
+
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, "redis", slog.String("detail", fmt.Sprintf(format, v...)))
 }
 
 // Ping checks that Redis answers (for a readiness probe).

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"log/slog"
 	"errors"
 	"os"
 	"strings"
@@ -184,5 +186,34 @@ func TestNewRedisReplayCacheHidesURL(t *testing.T) {
 	}
 	if got := err.Error(); strings.Contains(got, "s3cret") {
 		t.Errorf("error reveals the URL: %q", got)
+	}
+}
+
+// TestRedisLogsAreJSON: go-redis's own log lines (here: dialling a port where nothing
+// listens) reach the verifier's slog logger as JSON records, not plain text on stderr.
+func TestRedisLogsAreJSON(t *testing.T) {
+	f := newFixture(t)
+	buf := &syncBuffer{}
+	v, err := NewVerifier(f.cfg, Options{Now: f.clock.Now, HTTPClient: f.srv.Client(), RedisURL: "redis://127.0.0.1:1/0",
+		Logger: slog.New(slog.NewJSONHandler(buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = v.Close(); RedisLogger(quiet) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	v.Authenticate(ctx, bearer(esTok(t, f.claims(issEHR, audService), nil)), audService)
+	redisLines := 0
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if rec["msg"] == "redis" {
+			redisLines++
+		}
+	}
+	if redisLines == 0 {
+		t.Errorf("no go-redis record in the verifier's log:\n%s", buf)
 	}
 }
