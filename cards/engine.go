@@ -101,13 +101,13 @@ var rules = []rule{
 	{TopicSuspected, "NEN suspected", ruleSuspected},
 }
 
-// Topics returns every topic code, in rule order.
+// Topics returns every topic code, in rule order, then the order checks' topic.
 func Topics() []string {
-	out := make([]string, len(rules))
+	out := make([]string, len(rules), len(rules)+1)
 	for i, r := range rules {
 		out[i] = r.topic
 	}
-	return out
+	return append(out, TopicOrderCheck)
 }
 
 // Evaluate applies every rule to p at p.At and returns the cards, critical first, then

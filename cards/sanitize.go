@@ -28,6 +28,7 @@ func sanitize(p *fhirmap.Picture) *fhirmap.Picture {
 	q.Markers = keep(p.Markers, func(x fhirmap.Marker) bool { return usable(x.Source) })
 	q.LVEF = keep(p.LVEF, func(x fhirmap.LVEF) bool { return usable(x.Source) })
 	q.LiverTests = keep(p.LiverTests, func(x fhirmap.LabResult) bool { return usable(x.Source) })
+	q.MetabolicTests = keep(p.MetabolicTests, func(x fhirmap.LabResult) bool { return usable(x.Source) })
 	q.Performance = keep(p.Performance, func(x fhirmap.Performance) bool { return usable(x.Source) })
 	q.DiseaseStatus = keep(p.DiseaseStatus, func(x fhirmap.DiseaseStatus) bool { return usable(x.Source) })
 	q.Therapies = keep(p.Therapies, func(x fhirmap.Therapy) bool { return usable(x.Source) })
@@ -92,6 +93,7 @@ func clean(p *fhirmap.Picture) bool {
 		all(p.Markers, func(x fhirmap.Marker) bool { return usable(x.Source) }) &&
 		all(p.LVEF, func(x fhirmap.LVEF) bool { return usable(x.Source) }) &&
 		all(p.LiverTests, func(x fhirmap.LabResult) bool { return usable(x.Source) }) &&
+		all(p.MetabolicTests, func(x fhirmap.LabResult) bool { return usable(x.Source) }) &&
 		all(p.Performance, func(x fhirmap.Performance) bool { return usable(x.Source) }) &&
 		all(p.DiseaseStatus, func(x fhirmap.DiseaseStatus) bool { return usable(x.Source) }) &&
 		all(p.Therapies, func(x fhirmap.Therapy) bool { return usable(x.Source) }) &&

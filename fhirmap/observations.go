@@ -62,6 +62,7 @@ var obsConcepts = map[string]bool{
 	"5-hiaa-urine-molar-time": true, "5-hiaa-plasma": true, "5-hiaa-plasma-molar": true,
 	"lvef": true, "lvef-us": true, "lvef-ct": true, "lvef-mr": true, "lvef-snomed": true,
 	"alt": true, "ast": true, "bilirubin-total": true, "hepatic-panel": true,
+	"fasting-glucose": true, "hba1c": true, "lipid-panel": true,
 	"ecog": true, "karnofsky": true, "disease-status": true, "resectability": true,
 }
 
@@ -234,6 +235,14 @@ func (m *mapper) obsFact(mc matched, v obsValue, src Source, specimen string) {
 			}
 		}
 		m.p.LiverTests = append(m.p.LiverTests, lr)
+	case "fasting-glucose", "hba1c", "lipid-panel":
+		lr := LabResult{Source: src, Kind: LabKind(con), Code: mc.Coding}
+		if v.q != nil {
+			if f, ok := number(v.q.Value); ok {
+				lr.Quantity = &Quantity{Value: f, Unit: quantityUnit(v.q)}
+			}
+		}
+		m.p.MetabolicTests = append(m.p.MetabolicTests, lr)
 	case "ecog", "karnofsky":
 		score, ok := performanceScore(con, v)
 		if !ok {

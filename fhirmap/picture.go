@@ -119,13 +119,16 @@ type Picture struct {
 	Extent       Extent      `json:"extent"`
 
 	// Imaging, markers, labs and fitness.
-	SSTR          []SSTRImaging   `json:"sstr,omitempty"`
-	CrossSections []ImagingStudy  `json:"crossSections,omitempty"` // CT / MRI
-	Markers       []Marker        `json:"markers,omitempty"`       // CgA, 5-HIAA
-	LVEF          []LVEF          `json:"lvef,omitempty"`
-	LiverTests    []LabResult     `json:"liverTests,omitempty"`
-	Performance   []Performance   `json:"performance,omitempty"` // ECOG, Karnofsky
-	DiseaseStatus []DiseaseStatus `json:"diseaseStatus,omitempty"`
+	SSTR          []SSTRImaging  `json:"sstr,omitempty"`
+	CrossSections []ImagingStudy `json:"crossSections,omitempty"` // CT / MRI
+	Markers       []Marker       `json:"markers,omitempty"`       // CgA, 5-HIAA
+	LVEF          []LVEF         `json:"lvef,omitempty"`
+	LiverTests    []LabResult    `json:"liverTests,omitempty"`
+	// MetabolicTests are fasting glucose, HbA1c and lipid panel results (the
+	// everolimus baseline, docs/clinical.md §5).
+	MetabolicTests []LabResult     `json:"metabolicTests,omitempty"`
+	Performance    []Performance   `json:"performance,omitempty"` // ECOG, Karnofsky
+	DiseaseStatus  []DiseaseStatus `json:"diseaseStatus,omitempty"`
 
 	// Therapies, procedures, open orders.
 	Therapies  []Therapy   `json:"therapies,omitempty"`
@@ -356,17 +359,20 @@ type LVEF struct {
 	Code    Coding  `json:"code"`
 }
 
-// LabKind names a liver test.
+// LabKind names a laboratory test: a liver test or a metabolic test.
 type LabKind string
 
 const (
-	LabALT          LabKind = "alt"
-	LabAST          LabKind = "ast"
-	LabBilirubin    LabKind = "bilirubin-total"
-	LabHepaticPanel LabKind = "hepatic-panel"
+	LabALT            LabKind = "alt"
+	LabAST            LabKind = "ast"
+	LabBilirubin      LabKind = "bilirubin-total"
+	LabHepaticPanel   LabKind = "hepatic-panel"
+	LabFastingGlucose LabKind = "fasting-glucose"
+	LabHbA1c          LabKind = "hba1c"
+	LabLipidPanel     LabKind = "lipid-panel"
 )
 
-// LabResult is a liver test result (a panel may carry no value of its own).
+// LabResult is a liver or metabolic test result (a panel may carry no value of its own).
 type LabResult struct {
 	Source
 	Kind     LabKind   `json:"kind"`

@@ -177,6 +177,7 @@ func (m *mapper) finish() {
 	sortNewest(m.p.Markers, func(d Marker) Source { return d.Source })
 	sortNewest(m.p.LVEF, func(d LVEF) Source { return d.Source })
 	sortNewest(m.p.LiverTests, func(d LabResult) Source { return d.Source })
+	sortNewest(m.p.MetabolicTests, func(d LabResult) Source { return d.Source })
 	sortNewest(m.p.Performance, func(d Performance) Source { return d.Source })
 	sortNewest(m.p.DiseaseStatus, func(d DiseaseStatus) Source { return d.Source })
 	sortNewest(m.p.Therapies, func(d Therapy) Source { return d.Source })

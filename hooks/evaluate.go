@@ -72,7 +72,7 @@ func (e *Evaluator) Run(ctx context.Context, req *Request, client auth.Client) (
 		PatientID: req.PatientView.PatientID,
 		At:        e.now(),
 		Documents: res.Documents,
-	})
+	}, req.Orders)
 	return &Result{Response: resp, Dispositions: res.Dispositions}, err
 }
 
@@ -86,10 +86,12 @@ func (e *Evaluator) now() time.Time {
 // Evaluate maps the documents of one patient and applies the rules. Errors are KindInvalid
 // (a document that is not a FHIR resource); the cards are never nil.
 func Evaluate(engine *cards.Engine, in fhirmap.Input) (cards.Response, error) {
-	return evaluate(context.Background(), nil, engine, in)
+	return evaluate(context.Background(), nil, engine, in, nil)
 }
 
-func evaluate(ctx context.Context, stage StageFunc, engine *cards.Engine, in fhirmap.Input) (cards.Response, error) {
+// evaluate maps the documents and applies the patient-view rules, or, when orders is
+// set (order-select, order-sign), the order checks of its drafts.
+func evaluate(ctx context.Context, stage StageFunc, engine *cards.Engine, in fhirmap.Input, orders *cards.Orders) (cards.Response, error) {
 	_, end := stage.start(ctx, StageMapping, "")
 	pic, err := fhirmap.Map(in)
 	if err != nil {
@@ -99,7 +101,12 @@ func evaluate(ctx context.Context, stage StageFunc, engine *cards.Engine, in fhi
 	}
 	end(nil)
 	_, end = stage.start(ctx, StageRules, "")
-	resp := engine.Evaluate(pic)
+	var resp cards.Response
+	if orders != nil {
+		resp = engine.EvaluateOrders(pic, *orders)
+	} else {
+		resp = engine.Evaluate(pic)
+	}
 	end(nil)
 	if resp.Cards == nil {
 		resp.Cards = []cards.Card{}

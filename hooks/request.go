@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/internal/jsonscan"
 )
@@ -25,8 +26,12 @@ type Request struct {
 	Context           json.RawMessage            `json:"context"`
 	Prefetch          map[string]json.RawMessage `json:"prefetch,omitempty"`
 
-	// PatientView is Context decoded by Validate for the patient-view hook.
+	// PatientView is Context decoded by Validate: the patient-view context, and the
+	// userId, patientId and encounterId of the order hooks.
 	PatientView PatientViewContext `json:"-"`
+	// Orders is the order context decoded by Validate for order-select and order-sign
+	// (nil for patient-view).
+	Orders *cards.Orders `json:"-"`
 
 	// index is the checked body when DecodeRequest read it in place: the prefetch values
 	// that are parts of it need no second validation.
@@ -372,6 +377,9 @@ func (req *Request) Validate(svc Service) error {
 		if t != '{' && t != 'n' {
 			return Errorf(KindInvalid, "prefetch %q must be a FHIR resource or null", key)
 		}
+	}
+	if isOrderHook(svc.Hook) {
+		return req.validateOrders(svc)
 	}
 	return nil
 }

@@ -71,5 +71,6 @@ func PatientView() Service {
 	}
 }
 
-// Services returns the discovery document's services (never empty).
-func Services() []Service { return []Service{PatientView()} }
+// Services returns the discovery document's services (never empty): patient-view, and
+// the order checks at order-select and order-sign (orders.go).
+func Services() []Service { return []Service{PatientView(), OrderSelect(), OrderSign()} }

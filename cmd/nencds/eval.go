@@ -107,7 +107,11 @@ func evaluateFile(ctx context.Context, data []byte, now time.Time, patientID str
 		if err != nil {
 			return cards.Response{}, err
 		}
-		if err := req.Validate(hooks.PatientView()); err != nil {
+		svc, ok := hooks.ServiceForHook(req.Hook)
+		if !ok {
+			return cards.Response{}, fmt.Errorf("no nencds service answers hook %q", req.Hook)
+		}
+		if err := req.Validate(svc); err != nil {
 			return cards.Response{}, err
 		}
 		ev := &hooks.Evaluator{Engine: engine, Resolver: &hooks.Resolver{}, Now: func() time.Time { return now }}
