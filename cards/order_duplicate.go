@@ -14,7 +14,9 @@ import (
 //     the draft itself), or
 //   - already ordered: an open order of the same drug (a draft or active request that
 //     is not this draft), or
-//   - named by an earlier draft of the same call;
+//   - named by an earlier draft of the same call, or
+//   - of the same class as a drug active on record (a second somatostatin analogue,
+//     a second platinum);
 //
 // or the draft is a ServiceRequest whose code (one of codes.csv) is already open on
 // record or drafted earlier in the same call.
@@ -33,6 +35,8 @@ func orderDuplicate(e *eval, o *orderEval, d *fhirmap.DraftOrder) []draftCard {
 		} else if other := o.earlierWith(d, func(x *fhirmap.DraftOrder) bool { return len(draftDrugs(x, drug)) > 0 }); other != nil {
 			f, problem = draftFact(other), "drafted twice in this order"
 			f.Label = "Other draft order"
+		} else if t := e.activeDrug(sameClass(drug)...); t != nil {
+			f, problem = therapyFact(*t), "the patient already takes "+drugName(t.Drug)+" (same class)"
 		} else {
 			continue
 		}
@@ -68,6 +72,26 @@ func orderDuplicate(e *eval, o *orderEval, d *fhirmap.DraftOrder) []draftCard {
 		f := draftFact(other)
 		f.Label = "Other draft order"
 		return []draftCard{duplicateCard(e, d, name, "drafted twice in this order", f)}
+	}
+	return nil
+}
+
+// drugClasses are the drugs given one at a time: a second somatostatin analogue or a
+// second platinum is a therapeutic duplicate.
+var drugClasses = [][]string{ssaDrugs, platinumDrugs}
+
+// sameClass returns the other drugs of drug's class (nil when it has none).
+func sameClass(drug string) []string {
+	for _, cl := range drugClasses {
+		if contains(cl, drug) {
+			var out []string
+			for _, x := range cl {
+				if x != drug {
+					out = append(out, x)
+				}
+			}
+			return out
+		}
 	}
 	return nil
 }

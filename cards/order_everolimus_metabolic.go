@@ -30,7 +30,7 @@ func orderEverolimusMetabolic(e *eval, o *orderEval, d *fhirmap.DraftOrder) []dr
 	}
 	name := drugName("everolimus")
 	facts := []fact{draftFact(d)}
-	var missing []string
+	var missing, tests []string
 	var acts []Action
 	if !glucose {
 		missing = append(missing, "fasting glucose or HbA1c")
@@ -38,6 +38,7 @@ func orderEverolimusMetabolic(e *eval, o *orderEval, d *fhirmap.DraftOrder) []dr
 			facts = append(facts, fact{"Last glucose test", metabolicText(*l), l.Source})
 		}
 		acts = append(acts, e.drafts.service(codingsOf("fasting-glucose"), "Fasting glucose", "Draft order: fasting glucose before everolimus"))
+		tests = append(tests, "fasting glucose")
 	}
 	if !lipids {
 		missing = append(missing, "lipid panel")
@@ -45,8 +46,9 @@ func orderEverolimusMetabolic(e *eval, o *orderEval, d *fhirmap.DraftOrder) []dr
 			facts = append(facts, fact{"Last lipid panel", metabolicText(*l), l.Source})
 		}
 		acts = append(acts, e.drafts.service(codingsOf("lipid-panel"), "Lipid panel", "Draft order: lipid panel before everolimus"))
+		tests = append(tests, "lipid panel")
 	}
-	sugg := []draftSuggestion{{label: "Order " + strings.Join(missing, " and "), actions: acts}}
+	sugg := []draftSuggestion{{label: "Order " + strings.Join(tests, " and "), actions: acts}}
 	return []draftCard{{
 		indicator:   Warning,
 		summary:     fmt.Sprintf("Everolimus drafted with no %s in the last %d days", strings.Join(missing, " and no "), orderMetabolicDays),

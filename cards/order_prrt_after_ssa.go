@@ -42,10 +42,6 @@ func orderPRRTAfterSSA(e *eval, _ *orderEval, d *fhirmap.DraftOrder) []draftCard
 			continue
 		}
 		name := draftName(d, nil)
-		when := "active"
-		if !t.Active {
-			when = "last given " + last.UTC().Format("2006-01-02")
-		}
 		var what, rule string
 		switch form {
 		case ssaShort:
@@ -58,9 +54,14 @@ func orderPRRTAfterSSA(e *eval, _ *orderEval, d *fhirmap.DraftOrder) []draftCard
 			what = t.Drug + " (formulation not stated)"
 			rule = "Stop long-acting somatostatin analogues at least 4 weeks, and short-acting octreotide at least 24 hours, before PRRT; the record does not say which formulation this is."
 		}
+		summary := fmt.Sprintf("%s drafted while on %s: check the SSA wash-out", name, what)
+		if !t.Active {
+			days := int(e.p.At.Sub(last).Hours() / 24)
+			summary = fmt.Sprintf("%s drafted %d day(s) after %s: check the SSA wash-out", name, max(days, 0), what)
+		}
 		return []draftCard{{
 			indicator:   Warning,
-			summary:     fmt.Sprintf("%s drafted while on %s (%s): check the SSA wash-out", name, what, when),
+			summary:     summary,
 			reason:      "Somatostatin analogues compete with Lu-177 DOTATATE for the receptor. " + rule,
 			facts:       []fact{draftFact(d), therapyFact(*t)},
 			guideline:   e.cfg.Guidelines.Lutathera,

@@ -51,19 +51,24 @@ type Orders struct {
 type orderCheck struct {
 	display string
 	apply   func(e *eval, o *orderEval, d *fhirmap.DraftOrder) []draftCard
+	// contraindication: the check says the draft should not be given at all (principle
+	// 2, PRRT without SSTR-positive imaging). When it fires, the other checks' warnings
+	// about the same draft (baseline tests, wash-out) are left out: they would invite
+	// preparing a drug the first card says to remove.
+	contraindication bool
 }
 
 // orderChecks are the checks, in the order of the §5 table.
 var orderChecks = []orderCheck{
-	{"Order check: NET-only treatment for a NEC", orderNETOnlyForNEC},
-	{"Order check: platinum–etoposide for a NET G1/G2", orderPlatinumForNET},
-	{"Order check: PRRT without SSTR-positive imaging", orderPRRTWithoutSSTR},
-	{"Order check: PRRT after a somatostatin analogue", orderPRRTAfterSSA},
-	{"Order check: sunitinib and LVEF", orderSunitinibLVEF},
-	{"Order check: hepatic panel before sunitinib or everolimus", orderHepaticPanel},
-	{"Order check: glucose and lipids before everolimus", orderEverolimusMetabolic},
-	{"Order check: drug already taken or ordered", orderDuplicate},
-	{"Order check: chemotherapy with poor performance status", orderChemoPoorPerformance},
+	{"Order check: NET-only treatment for a NEC", orderNETOnlyForNEC, true},
+	{"Order check: platinum–etoposide for a NET G1/G2", orderPlatinumForNET, true},
+	{"Order check: PRRT without SSTR-positive imaging", orderPRRTWithoutSSTR, true},
+	{"Order check: PRRT after a somatostatin analogue", orderPRRTAfterSSA, false},
+	{"Order check: sunitinib and LVEF", orderSunitinibLVEF, false},
+	{"Order check: hepatic panel before sunitinib or everolimus", orderHepaticPanel, false},
+	{"Order check: glucose and lipids before everolimus", orderEverolimusMetabolic, false},
+	{"Order check: drug already taken or ordered", orderDuplicate, false},
+	{"Order check: chemotherapy with poor performance status", orderChemoPoorPerformance, false},
 }
 
 // orderEval is what the checks of one call share besides the eval.
@@ -91,17 +96,27 @@ func (en *Engine) EvaluateOrders(p *fhirmap.Picture, o Orders) Response {
 		if len(o.Selected) > 0 && !slices.Contains(o.Selected, d.Ref) {
 			continue
 		}
+		type checked struct {
+			chk orderCheck
+			dc  draftCard
+		}
+		var found []checked
+		contraindicated := false
 		for _, chk := range orderChecks {
 			for _, dc := range chk.apply(e, oe, d) {
-				if o.CriticalOnly && dc.indicator != Critical {
-					continue
-				}
-				c := en.build(rule{topic: TopicOrderCheck, display: chk.display}, dc)
-				if c.validate(false) != nil {
-					continue // unreachable by construction (tests assert it)
-				}
-				resp.Cards = append(resp.Cards, c)
+				found = append(found, checked{chk, dc})
+				contraindicated = contraindicated || chk.contraindication
 			}
+		}
+		for _, f := range found {
+			if o.CriticalOnly && f.dc.indicator != Critical || contraindicated && f.dc.indicator != Critical {
+				continue
+			}
+			c := en.build(rule{topic: TopicOrderCheck, display: f.chk.display}, f.dc)
+			if c.validate(false) != nil {
+				continue // unreachable by construction (tests assert it)
+			}
+			resp.Cards = append(resp.Cards, c)
 		}
 	}
 	slices.SortStableFunc(resp.Cards, func(a, b Card) int { return rank(a.Indicator) - rank(b.Indicator) })
@@ -202,7 +217,7 @@ func deleteDraft(d *fhirmap.DraftOrder, name string) []draftSuggestion {
 		return nil
 	}
 	return []draftSuggestion{{
-		label:   "Remove the draft order (" + name + ")",
+		label:   "Remove the draft order: " + name,
 		actions: []Action{{Type: "delete", Description: "Remove the draft order of " + name + " (" + d.Ref + ")", ResourceID: d.Ref}},
 	}}
 }

@@ -33,6 +33,21 @@ func allEmitted(t *testing.T) []emitted {
 			}
 		}
 	}
+	for _, sc := range orderScenarios() {
+		r := NewEngine(noCap(), seqIDs()).EvaluateOrders(sc.p, Orders{Drafts: sc.drafts})
+		for ci := range r.Cards {
+			c := &r.Cards[ci]
+			for i := range c.Suggestions {
+				s := &c.Suggestions[i]
+				for _, a := range s.Actions {
+					if a.Type == "delete" {
+						continue // no resource: a resourceId
+					}
+					out = append(out, emitted{where: "order/" + sc.name + "/" + s.Label, card: c, suggestion: s, raw: a.Resource})
+				}
+			}
+		}
+	}
 	return out
 }
 

@@ -2,11 +2,15 @@ package hooks
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // largestRequest returns the largest testdata request.
@@ -48,4 +52,96 @@ func BenchmarkHandler(b *testing.B) {
 			b.Fatalf("status %d: %s", w.Code, w.Body)
 		}
 	}
+}
+
+// orderSignBody is perf-50-resources.json as an order-sign request with three draft
+// orders (everolimus, lanreotide, a contrast CT), built here so that the patient-view
+// fixture stays the largest request of testdata.
+func orderSignBody(b *testing.B) (pv, sign []byte) {
+	pv, err := os.ReadFile("../testdata/requests/perf-50-resources.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(pv, &m); err != nil {
+		b.Fatal(err)
+	}
+	ctx := m["context"].(map[string]any)
+	pid, _ := ctx["patientId"].(string)
+	subject := map[string]any{"reference": "Patient/" + pid}
+	rx := "http://www.nlm.nih.gov/research/umls/rxnorm"
+	mr := func(id, code, name, dose string) map[string]any {
+		return map[string]any{"resource": map[string]any{"resourceType": "MedicationRequest", "id": id, "status": "draft", "intent": "order",
+			"medicationCodeableConcept": map[string]any{"coding": []any{map[string]any{"system": rx, "code": code, "display": name}}, "text": name},
+			"subject":                   subject, "dosageInstruction": []any{map[string]any{"text": dose}}}}
+	}
+	ctx["draftOrders"] = map[string]any{"resourceType": "Bundle", "type": "collection", "entry": []any{
+		mr("everolimus-draft", "141704", "everolimus", "10 mg PO once daily"),
+		map[string]any{"resource": map[string]any{"resourceType": "MedicationRequest", "id": "lanreotide-draft", "status": "draft", "intent": "order",
+			"medicationCodeableConcept": map[string]any{"text": "lanreotide 120 mg deep SC every 4 weeks"}, "subject": subject}},
+		map[string]any{"resource": map[string]any{"resourceType": "ServiceRequest", "id": "ct-draft", "status": "draft", "intent": "order",
+			"code":    map[string]any{"coding": []any{map[string]any{"system": "http://www.ama-assn.org/go/cpt", "code": "74177"}}, "text": "CT abdomen and pelvis with contrast"},
+			"subject": subject}},
+	}}
+	m["hook"] = "order-sign"
+	sign, err = json.Marshal(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return pv, sign
+}
+
+// BenchmarkOrderSignVsPatientView measures order-sign (3 draft orders) and patient-view
+// on the same 58-resource record through the whole HTTP handler, interleaved (one of
+// each per iteration, so that the machine's background weighs on both alike), and
+// reports the p50 of each and their ratio (target: order-sign p50 ≤ 1.2 × patient-view).
+func BenchmarkOrderSignVsPatientView(b *testing.B) {
+	pv, sign := orderSignBody(b)
+	s := newTestServer(b, testOptions(b, nil, nil))
+	h := s.Handler()
+	call := func(path string, body []byte) time.Duration {
+		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer good")
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(w, req)
+		d := time.Since(start)
+		if w.Code != http.StatusOK {
+			b.Fatalf("%s: status %d: %s", path, w.Code, w.Body)
+		}
+		return d
+	}
+	if !strings.Contains(string(mustServe(b, h, "/cds-services/"+OrderSignID, sign)), `"order-check"`) {
+		b.Fatal("the order-sign request raised no order check: the benchmark would measure an empty answer")
+	}
+	var pvTimes, signTimes []time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		pvTimes = append(pvTimes, call("/cds-services/"+PatientViewID, pv))
+		signTimes = append(signTimes, call("/cds-services/"+OrderSignID, sign))
+	}
+	p50 := func(ds []time.Duration) float64 {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return float64(s[len(s)/2].Microseconds())
+	}
+	pv50, sign50 := p50(pvTimes), p50(signTimes)
+	b.ReportMetric(pv50, "pv-p50-µs")
+	b.ReportMetric(sign50, "sign-p50-µs")
+	if pv50 > 0 {
+		b.ReportMetric(sign50/pv50, "sign/pv-p50")
+	}
+}
+
+func mustServe(b *testing.B, h http.Handler, path string, body []byte) []byte {
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer good")
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		b.Fatalf("%s: status %d: %s", path, w.Code, w.Body)
+	}
+	return w.Body.Bytes()
 }

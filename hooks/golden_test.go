@@ -62,7 +62,8 @@ func checkWire(t *testing.T, body []byte) {
 // time of its golden test (RFC 3339). Only this harness reads it; the server ignores it.
 const goldenAtExtension = "nencds-test-at"
 
-// TestGolden runs every testdata/requests/*.json through the whole HTTP handler and
+// TestGolden runs every testdata/requests/*.json through the whole HTTP handler (the
+// service of the request's hook: patient-view, order-select, order-sign) and
 // compares the normalised answer with testdata/responses/<same name> (-update rewrites).
 func TestGolden(t *testing.T) {
 	t.Parallel()
@@ -96,10 +97,20 @@ func TestGolden(t *testing.T) {
 					}
 				}
 			}
+			var head struct {
+				Hook string `json:"hook"`
+			}
+			if err := json.Unmarshal(body, &head); err != nil {
+				t.Fatal(err)
+			}
+			svc, ok := ServiceForHook(head.Hook)
+			if !ok {
+				t.Fatalf("no service for hook %q", head.Hook)
+			}
 			o := testOptions(t, &fakeAuth{}, nil)
 			o.Evaluator.Now = func() time.Time { return at }
 			s := newTestServer(t, o)
-			w := do(s.Handler(), http.MethodPost, "/cds-services/"+PatientViewID, body, nil)
+			w := do(s.Handler(), http.MethodPost, "/cds-services/"+svc.ID, body, nil)
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d, want 200: %s", w.Code, w.Body)
 			}

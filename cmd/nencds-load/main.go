@@ -222,7 +222,9 @@ func realMain(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-// loadRequests reads every request file of the glob; each must be a JSON object.
+// loadRequests reads every request file of the glob; each must be a JSON object. The
+// load goes to one patient-view service: request files of another hook (the
+// order-select and order-sign fixtures) are left out.
 func loadRequests(glob string) ([][]byte, error) {
 	files, err := filepath.Glob(glob)
 	if err != nil {
@@ -241,6 +243,10 @@ func loadRequests(glob string) ([][]byte, error) {
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(b, &obj); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		var hook string
+		if json.Unmarshal(obj["hook"], &hook) == nil && hook != "" && hook != "patient-view" {
+			continue
 		}
 		bodies = append(bodies, b)
 	}

@@ -365,3 +365,68 @@ func TestEval(t *testing.T) {
 		t.Errorf("invalid request: err %v", err)
 	}
 }
+
+// TestEvalOrders: `nencds eval` takes order-select and order-sign requests: the same
+// answer as the server's golden responses (order-check cards; only critical at
+// order-select), an unknown hook refused.
+func TestEvalOrders(t *testing.T) {
+	t.Parallel()
+	evalOut := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"eval", "-at", "2026-06-01T12:00:00Z"}, args...), env(nil), bytes.NewReader(nil), &out, testCapture, nil)
+		return out.String(), err
+	}
+	indicators := func(s string) []string {
+		var r struct {
+			Cards []struct {
+				Indicator string `json:"indicator"`
+				Source    struct {
+					Topic struct {
+						Code string `json:"code"`
+					} `json:"topic"`
+				} `json:"source"`
+			} `json:"cards"`
+		}
+		if err := json.Unmarshal([]byte(s), &r); err != nil {
+			t.Fatalf("output is not a response: %v\n%s", err, s)
+		}
+		var out []string
+		for _, c := range r.Cards {
+			if c.Source.Topic.Code != "order-check" {
+				t.Errorf("topic %q, want order-check", c.Source.Topic.Code)
+			}
+			out = append(out, c.Indicator)
+		}
+		return out
+	}
+	sel, err := evalOut("../../testdata/requests/order-select-nec-everolimus-sandbox.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign, err := evalOut("../../testdata/requests/order-sign-pnet-sunitinib.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	selPNET, err := evalOut("../../testdata/requests/order-select-pnet-sunitinib.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := indicators(sel); !cmp.Equal(got, []string{"critical"}) {
+		t.Errorf("order-select NEC everolimus: indicators %v, want [critical]", got)
+	}
+	if got := indicators(sign); !cmp.Equal(got, []string{"warning", "warning"}) {
+		t.Errorf("order-sign pNET sunitinib: indicators %v, want the LVEF and hepatic warnings", got)
+	}
+	if got := indicators(selPNET); len(got) != 0 {
+		t.Errorf("order-select pNET sunitinib: indicators %v, want none (warnings wait for order-sign)", got)
+	}
+	if _, err := evalOut("-"); err == nil {
+		t.Error("eval - with empty stdin: no error")
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"hook":"order-dispatch","hookInstance":"x","context":{}}`), 0o600)
+	if _, err := evalOut(bad); err == nil || !strings.Contains(err.Error(), "order-dispatch") {
+		t.Errorf("unknown hook: err %v", err)
+	}
+}
