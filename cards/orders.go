@@ -96,6 +96,10 @@ func (en *Engine) EvaluateOrders(p *fhirmap.Picture, o Orders) Response {
 		if len(o.Selected) > 0 && !slices.Contains(o.Selected, d.Ref) {
 			continue
 		}
+		switch d.Status {
+		case "entered-in-error", "cancelled", "revoked":
+			continue // withdrawn: never acted on (principle 4)
+		}
 		type checked struct {
 			chk orderCheck
 			dc  draftCard

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -289,5 +290,92 @@ func TestOrderPrefetchVsFallback(t *testing.T) {
 	code, body := answer(editOrder(t, name, func(m map[string]any) { delete(m, "prefetch") }))
 	if code != http.StatusPreconditionFailed {
 		t.Errorf("no prefetch, no fhirServer: status %d, want 412: %s", code, body)
+	}
+}
+
+// summariesOf returns the sorted "indicator summary" lines of an answer.
+func summariesOf(t *testing.T, body []byte) []string {
+	t.Helper()
+	var r cards.Response
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range r.Cards {
+		out = append(out, string(c.Indicator)+" "+c.Summary)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestOrderMetamorphic: what must not change the cards does not: the drafts in another
+// order; an unrelated draft and a withdrawn (entered-in-error) draft added; the drafts
+// also stored in the prefetch (an EHR that keeps drafts); an entered-in-error copy of a
+// draft's drug on record.
+func TestOrderMetamorphic(t *testing.T) {
+	t.Parallel()
+	const name = "order-sign-net-prrt-washout"
+	answer := func(body []byte) []string {
+		s := newTestServer(t, testOptions(t, nil, nil))
+		w := do(s.Handler(), http.MethodPost, "/cds-services/"+OrderSignID, body, nil)
+		if w.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		checkWire(t, w.Body.Bytes())
+		return summariesOf(t, w.Body.Bytes())
+	}
+	base := answer(orderFixture(t, name))
+	if len(base) < 3 {
+		t.Fatalf("fixture answers %v: too few cards to compare", base)
+	}
+	pid := "card-net-prrt"
+	variants := map[string]func(m map[string]any){
+		"drafts reversed": func(m map[string]any) {
+			e := draftEntries(m)
+			slices.Reverse(e)
+		},
+		"unrelated and withdrawn drafts added": func(m map[string]any) {
+			b := ctxOf(m)["draftOrders"].(map[string]any)
+			b["entry"] = append(draftEntries(m),
+				map[string]any{"resource": map[string]any{"resourceType": "MedicationRequest", "id": "metformin-draft", "status": "draft", "intent": "order",
+					"medicationCodeableConcept": map[string]any{"text": "metformin 500 mg tablet"}, "subject": map[string]any{"reference": "Patient/" + pid}}},
+				map[string]any{"resource": map[string]any{"resourceType": "MedicationRequest", "id": "sunitinib-eie", "status": "entered-in-error", "intent": "order",
+					"medicationCodeableConcept": map[string]any{"coding": []any{map[string]any{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "357977"}}, "text": "sunitinib"},
+					"subject":                   map[string]any{"reference": "Patient/" + pid}}},
+				map[string]any{"resource": map[string]any{"resourceType": "ServiceRequest", "id": "physio-draft", "status": "draft", "intent": "order",
+					"code": map[string]any{"text": "Physiotherapy referral"}, "subject": map[string]any{"reference": "Patient/" + pid}}})
+		},
+		"drafts also in the prefetch": func(m map[string]any) {
+			pf := m["prefetch"].(map[string]any)
+			for _, e := range draftEntries(m) {
+				r := e.(map[string]any)["resource"].(map[string]any)
+				key := map[string]string{"MedicationRequest": KeyMedicationRequests, "ServiceRequest": KeyServiceRequests}[r["resourceType"].(string)]
+				if key == "" {
+					continue
+				}
+				b, _ := pf[key].(map[string]any)
+				if b == nil {
+					b = map[string]any{"resourceType": "Bundle", "type": "searchset"}
+					pf[key] = b
+				}
+				entries, _ := b["entry"].([]any)
+				b["entry"] = append(entries, map[string]any{"resource": r})
+			}
+		},
+		"an entered-in-error everolimus on record": func(m map[string]any) {
+			pf := m["prefetch"].(map[string]any)
+			b := pf[KeyMedicationRequests].(map[string]any)
+			b["entry"] = append(b["entry"].([]any), map[string]any{"resource": map[string]any{"resourceType": "MedicationRequest", "id": "eve-old", "status": "entered-in-error", "intent": "order",
+				"medicationCodeableConcept": map[string]any{"text": "everolimus 10 mg"}, "subject": map[string]any{"reference": "Patient/" + pid}}})
+		},
+	}
+	for vname, f := range variants {
+		t.Run(vname, func(t *testing.T) {
+			t.Parallel()
+			got := answer(editOrder(t, name, f))
+			if diff := cmp.Diff(base, got); diff != "" {
+				t.Errorf("cards changed (-base +variant):\n%s", diff)
+			}
+		})
 	}
 }
