@@ -319,6 +319,8 @@ func (m *mapper) resource(raw json.RawMessage, p peek, fullURL string) {
 		m.medicationRequest(r)
 	case "MedicationStatement":
 		m.medicationStatement(r)
+	case "MedicationAdministration":
+		m.medicationAdministration(r)
 	case "Medication":
 		m.medication(r)
 	case "Procedure":

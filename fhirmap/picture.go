@@ -450,6 +450,11 @@ type Therapy struct {
 	Start  time.Time `json:"start,omitzero"`
 	End    time.Time `json:"end,omitzero"`
 	Text   string    `json:"text,omitempty"`
+	// Administrations is the number of doses given (MedicationAdministration) that make
+	// up this course; 0 for a request or statement. A course's Source is its most recent
+	// dose, Start its first and End its last; Active when a dose is being given or was
+	// given within AdministeredRecentDays (docs/clinical.md §2 "Medications").
+	Administrations int `json:"administrations,omitempty"`
 }
 
 // ProcedureKind names a procedure that the rules care about.

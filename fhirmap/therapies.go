@@ -36,6 +36,8 @@ type pendingMed struct {
 	src       Source
 	status    string
 	statement bool
+	// admin: a MedicationAdministration (a dose given); see finishAdministrations.
+	admin bool
 	// draft: a draft MedicationRequest (a proposal, not a therapy): it becomes an
 	// OpenOrder of its drugs, so that the same drug is not suggested again.
 	draft     bool
@@ -55,9 +57,10 @@ func containedMedication(raw []byte, ref string) *fhir.CodeableConcept {
 	}
 	var c struct {
 		Contained []struct {
-			ResourceType string                `json:"resourceType"`
-			ID           string                `json:"id"`
-			Code         *fhir.CodeableConcept `json:"code"`
+			ResourceType string                      `json:"resourceType"`
+			ID           string                      `json:"id"`
+			Code         *fhir.CodeableConcept       `json:"code"`
+			Ingredient   []fhir.MedicationIngredient `json:"ingredient"`
 		} `json:"contained"`
 	}
 	if json.Unmarshal(raw, &c) != nil {
@@ -65,7 +68,7 @@ func containedMedication(raw []byte, ref string) *fhir.CodeableConcept {
 	}
 	for _, r := range c.Contained {
 		if r.ResourceType == "Medication" && "#"+r.ID == ref {
-			return r.Code
+			return medicationConcept(r.Code, r.Ingredient)
 		}
 	}
 	return nil
@@ -78,8 +81,34 @@ func (m *mapper) medication(r rawRes) {
 		return
 	}
 	if r.ref != "" {
-		m.medications[r.ref] = med.Code
+		m.medications[r.ref] = medicationConcept(med.Code, med.Ingredient)
 	}
+}
+
+// medicationConcept is what names the drug of a Medication: its code, and when the code
+// names nothing (no coding, no text), the codes and texts of its ingredients
+// (itemCodeableConcept), so that a compounded or locally coded Medication listing
+// "carboplatin" as its ingredient is read as carboplatin.
+func medicationConcept(code *fhir.CodeableConcept, ingredients []fhir.MedicationIngredient) *fhir.CodeableConcept {
+	if code != nil && (len(code.Coding) > 0 || str(code.Text) != "") || len(ingredients) == 0 {
+		return code
+	}
+	out := &fhir.CodeableConcept{}
+	var texts []string
+	for _, in := range ingredients {
+		out.Coding = append(out.Coding, in.ItemCodeableConcept.Coding...)
+		if t := ccText(&in.ItemCodeableConcept); t != "" {
+			texts = append(texts, t)
+		}
+	}
+	if len(out.Coding) == 0 && len(texts) == 0 {
+		return code
+	}
+	if len(texts) > 0 {
+		t := strings.Join(texts, " + ")
+		out.Text = &t
+	}
+	return out
 }
 
 func (m *mapper) medicationRequest(r rawRes) {
@@ -147,6 +176,38 @@ func (m *mapper) medicationStatement(r rawRes) {
 	pm.start = firstDate(ms.EffectiveDateTime, periodStart(ms.EffectivePeriod))
 	pm.end = str(periodEnd(ms.EffectivePeriod))
 	pm.src = m.source(r, firstDate(&pm.start, ms.DateAsserted), st)
+	m.meds = append(m.meds, pm)
+}
+
+// medicationAdministration reads a dose given (chemotherapy or an SSA injection in
+// clinic, docs/clinical.md §2 "Medications"): completed, in-progress, on-hold and stopped
+// doses are therapy history; not-done and entered-in-error ones are skipped with a note.
+// Its date is effective[x].
+func (m *mapper) medicationAdministration(r rawRes) {
+	ma, err := fhir.UnmarshalMedicationAdministration(r.raw)
+	if err != nil {
+		m.unreadable(r, err)
+		return
+	}
+	if !m.subjectOK(r, ma.Subject.Reference) {
+		return
+	}
+	st := r.status()
+	switch st {
+	case "entered-in-error":
+		m.note(NoteSkipped, r.ref, "MedicationAdministration skipped: entered in error")
+		return
+	case "not-done":
+		m.note(NoteSkipped, r.ref, "MedicationAdministration skipped: not done")
+		return
+	case "":
+		m.note(NoteCaveat, r.ref, "MedicationAdministration has no status; read as status unknown (possibly given)")
+	}
+	pm := pendingMed{status: st, admin: true, concept: &ma.MedicationCodeableConcept, medRef: normRef(str(ma.MedicationReference.Reference)), medText: str(ma.MedicationReference.Display)}
+	pm.contained = containedMedication(r.raw, pm.medRef)
+	pm.start = firstDate(&ma.EffectiveDateTime, periodStart(&ma.EffectivePeriod))
+	pm.end = str(periodEnd(&ma.EffectivePeriod))
+	pm.src = m.source(r, pm.start, st)
 	m.meds = append(m.meds, pm)
 }
 
@@ -247,6 +308,7 @@ func containsWord(s, w string) bool {
 func isWordByte(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }
 
 func (m *mapper) finishTherapies() {
+	var doses []dose
 	for _, pm := range m.meds {
 		cc := pm.concept
 		if cc != nil && len(cc.Coding) == 0 && cc.Text == nil {
@@ -293,6 +355,15 @@ func (m *mapper) finishTherapies() {
 			if e, ok := parseDate(pm.end); ok {
 				t.End = e
 			}
+			if pm.admin {
+				if pm.status == "unknown" || pm.status == "" {
+					t.Caveat = joinCaveat(t.Caveat, CaveatUnknownStatus)
+				}
+				t.Administrations = 1
+				t.Active = m.administeredActive(pm.status, t)
+				doses = append(doses, dose{t: t, codes: allCodings(cc)})
+				continue
+			}
 			t.Active = therapyActive(pm.status, pm.statement, t.End, m.in.At)
 			if pm.status == "unknown" || pm.status == "" {
 				t.Caveat = joinCaveat(t.Caveat, CaveatUnknownStatus)
@@ -300,20 +371,154 @@ func (m *mapper) finishTherapies() {
 					m.note(NoteCaveat, pm.src.Ref, t.Drug+": status unknown; counted as possibly active")
 				}
 			}
-			if t.MatchedBy == MatchedByText {
-				m.note(NoteCaveat, pm.src.Ref, t.Drug+" recognised by name in the medication text, not by a code")
-			}
-			if matchCaveat == CaveatUnverifiedCode {
-				m.note(NoteCaveat, pm.src.Ref, t.Drug+" matched by a code not yet verified (detection only: never used in orders)")
-			}
-			m.p.Therapies = append(m.p.Therapies, t)
-			if t.Drug == "lutathera" {
-				// PRRT given or under way as a medication: also a PRRT procedure, so
-				// that "prior PRRT" has one place to look (Picture.Procedures).
-				m.p.Procedures = append(m.p.Procedures, Procedure{Source: t.Source, Kind: ProcPRRT, Codes: allCodings(cc), Text: t.Text})
-			}
+			m.addTherapy(t, matchCaveat, allCodings(cc))
 		}
 	}
+	m.finishAdministrations(doses)
+}
+
+// addTherapy records a therapy with the notes on how its drug was matched; a
+// Lutathera therapy is also a PRRT procedure.
+func (m *mapper) addTherapy(t Therapy, matchCaveat string, codes []Coding) {
+	if t.MatchedBy == MatchedByText {
+		m.note(NoteCaveat, t.Ref, t.Drug+" recognised by name in the medication text, not by a code")
+	}
+	if matchCaveat == CaveatUnverifiedCode {
+		m.note(NoteCaveat, t.Ref, t.Drug+" matched by a code not yet verified (detection only: never used in orders)")
+	}
+	m.p.Therapies = append(m.p.Therapies, t)
+	if t.Drug == "lutathera" {
+		// PRRT given or under way as a medication: also a PRRT procedure, so
+		// that "prior PRRT" has one place to look (Picture.Procedures).
+		m.p.Procedures = append(m.p.Procedures, Procedure{Source: t.Source, Kind: ProcPRRT, Codes: codes, Text: t.Text})
+	}
+}
+
+// AdministeredRecentDays is how long a dose given (a MedicationAdministration) keeps its
+// drug current: a patient who received carboplatin 3 weeks ago, or a lanreotide
+// injection 5 weeks ago, is on that drug (safety principle 3: a drug the patient just
+// received is never suggested again; monitoring for it is). Six weeks cover a 3- or
+// 4-weekly schedule with a delayed cycle.
+const AdministeredRecentDays = 42
+
+// CourseGapDays splits the doses of one drug into courses: a dose given more than this
+// after the previous one starts a new course.
+const CourseGapDays = 90
+
+// dose is one drug of one MedicationAdministration, before the doses are grouped into
+// courses.
+type dose struct {
+	t     Therapy
+	codes []Coding
+}
+
+// lastGiven is when a dose was last given: the end of its period, else its date.
+func lastGiven(t Therapy) time.Time {
+	if !t.End.IsZero() {
+		return t.End
+	}
+	if !t.Start.IsZero() {
+		return t.Start
+	}
+	return t.Date
+}
+
+// administeredActive: a dose being given (in-progress, on hold mid-course) is current;
+// a dose given (completed, stopped, status unknown or missing) is current for
+// AdministeredRecentDays after it was given, or when its date is unknown (it may have
+// been given yesterday: principle 3). A dose dated after the evaluation time is current.
+func (m *mapper) administeredActive(status string, t Therapy) bool {
+	last := lastGiven(t)
+	switch status {
+	case "in-progress", "on-hold":
+		if t.End.IsZero() {
+			return true
+		}
+	}
+	if last.IsZero() {
+		return true
+	}
+	return m.in.At.Sub(last) <= AdministeredRecentDays*24*time.Hour
+}
+
+// finishAdministrations groups the doses of each drug into courses (doses at most
+// CourseGapDays apart) and records one Therapy per course: the source is its most
+// recent dose, Start its first dose, End its last, Administrations the number of doses,
+// Active when any dose is current (administeredActive). A course of six cycles is one
+// line of history, not six.
+func (m *mapper) finishAdministrations(doses []dose) {
+	slices.SortStableFunc(doses, func(a, b dose) int {
+		if c := strings.Compare(a.t.Drug, b.t.Drug); c != 0 {
+			return c
+		}
+		if c := therapyDay(a.t).Compare(therapyDay(b.t)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.t.Ref, b.t.Ref)
+	})
+	for i := 0; i < len(doses); {
+		j := i + 1
+		last := lastGiven(doses[i].t)
+		for j < len(doses) && doses[j].t.Drug == doses[i].t.Drug {
+			d := therapyDay(doses[j].t)
+			if !d.IsZero() && !last.IsZero() && d.Sub(last) > CourseGapDays*24*time.Hour {
+				break
+			}
+			if l := lastGiven(doses[j].t); l.After(last) {
+				last = l
+			}
+			j++
+		}
+		m.addCourse(doses[i:j])
+		i = j
+	}
+}
+
+// therapyDay is when a dose was given (start), zero when unknown.
+func therapyDay(t Therapy) time.Time {
+	if !t.Start.IsZero() {
+		return t.Start
+	}
+	return t.Date
+}
+
+// addCourse records the doses of one course (sorted by date, undated first) as one
+// Therapy.
+func (m *mapper) addCourse(ds []dose) {
+	latest := ds[len(ds)-1]
+	t := latest.t
+	t.Administrations = len(ds)
+	matchCaveat := ""
+	for _, d := range ds {
+		t.Active = t.Active || d.t.Active
+		if s := therapyDay(d.t); !s.IsZero() && (t.Start.IsZero() || s.Before(t.Start)) {
+			t.Start = s
+		}
+		if l := lastGiven(d.t); l.After(t.End) {
+			t.End = l
+		}
+		if d.t.MatchedBy == MatchedByText {
+			t.MatchedBy = MatchedByText // the weakest match of the course is noted
+		}
+		if strings.Contains(d.t.Caveat, CaveatUnverifiedCode) {
+			matchCaveat = CaveatUnverifiedCode
+		}
+		for _, c := range strings.Split(d.t.Caveat, "; ") {
+			if c != "" {
+				t.Caveat = joinCaveat(t.Caveat, c)
+			}
+		}
+		if lastGiven(d.t).IsZero() {
+			m.note(NoteCaveat, d.t.Ref, t.Drug+": administration without a date; counted as possibly just given")
+		}
+	}
+	if (latest.t.Status == "in-progress" || latest.t.Status == "on-hold") && latest.t.End.IsZero() {
+		t.End = time.Time{} // still being given
+	}
+	if t.Active && strings.Contains(t.Caveat, CaveatUnknownStatus) {
+		m.note(NoteCaveat, t.Ref, t.Drug+": administration status unknown; counted as possibly given")
+	}
+	m.addTherapy(t, matchCaveat, latest.codes)
 }
 
 // unidentifiedMedication records a medication record whose drug could not be
