@@ -26,7 +26,7 @@ func mapRequest(t *testing.T, name string, extra ...string) *fhirmap.Picture {
 		t.Fatal(err)
 	}
 	var docs []json.RawMessage
-	for _, k := range []string{"patient", "conditions", "observations", "medicationRequests", "medicationStatements", "procedures", "diagnosticReports", "serviceRequests", "tasks"} {
+	for _, k := range []string{"patient", "conditions", "observations", "medicationRequests", "medicationStatements", "medicationAdministrations", "procedures", "diagnosticReports", "serviceRequests", "tasks"} {
 		if d := req.Prefetch[k]; len(d) > 0 && string(d) != "null" {
 			docs = append(docs, d)
 		}

@@ -27,6 +27,7 @@ func Reads() []Read {
 		{Key: "observations", Type: "Observation", Params: "code=" + ObservationCodes() + "&_sort=-date&_count=200"},
 		{Key: "medicationRequests", Type: "MedicationRequest"},
 		{Key: "medicationStatements", Type: "MedicationStatement"},
+		{Key: "medicationAdministrations", Type: "MedicationAdministration"},
 		{Key: "procedures", Type: "Procedure"},
 		{Key: "diagnosticReports", Type: "DiagnosticReport", Params: "_sort=-date&_count=100"},
 		{Key: "serviceRequests", Type: "ServiceRequest"},

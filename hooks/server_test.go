@@ -92,14 +92,15 @@ func TestDiscovery(t *testing.T) {
 		t.Errorf("prefetch keys (-want +got):\n%s", diff)
 	}
 	wantTemplates := map[string]string{
-		"patient":              "Patient/{{context.patientId}}",
-		"conditions":           "Condition?patient={{context.patientId}}",
-		"medicationRequests":   "MedicationRequest?patient={{context.patientId}}",
-		"medicationStatements": "MedicationStatement?patient={{context.patientId}}",
-		"procedures":           "Procedure?patient={{context.patientId}}",
-		"diagnosticReports":    "DiagnosticReport?patient={{context.patientId}}&_sort=-date&_count=100",
-		"serviceRequests":      "ServiceRequest?patient={{context.patientId}}",
-		"tasks":                "Task?patient={{context.patientId}}",
+		"patient":                   "Patient/{{context.patientId}}",
+		"conditions":                "Condition?patient={{context.patientId}}",
+		"medicationRequests":        "MedicationRequest?patient={{context.patientId}}",
+		"medicationStatements":      "MedicationStatement?patient={{context.patientId}}",
+		"medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
+		"procedures":                "Procedure?patient={{context.patientId}}",
+		"diagnosticReports":         "DiagnosticReport?patient={{context.patientId}}&_sort=-date&_count=100",
+		"serviceRequests":           "ServiceRequest?patient={{context.patientId}}",
+		"tasks":                     "Task?patient={{context.patientId}}",
 	}
 	for k, v := range wantTemplates {
 		if svc.Prefetch[k] != v {

@@ -27,17 +27,21 @@ const (
 	KeyObservations         = "observations"
 	KeyMedicationRequests   = "medicationRequests"
 	KeyMedicationStatements = "medicationStatements"
-	KeyProcedures           = "procedures"
-	KeyDiagnosticReports    = "diagnosticReports"
-	KeyServiceRequests      = "serviceRequests"
-	KeyTasks                = "tasks"
+	// KeyMedicationAdministrations: doses given (chemotherapy or SSA injections in
+	// clinic), therapy history like requests and statements (docs/clinical.md §2).
+	KeyMedicationAdministrations = "medicationAdministrations"
+	KeyProcedures                = "procedures"
+	KeyDiagnosticReports         = "diagnosticReports"
+	KeyServiceRequests           = "serviceRequests"
+	KeyTasks                     = "tasks"
 )
 
 // PrefetchKeys lists every key in a stable order (the order of fetching and of documents
 // given to fhirmap).
 var PrefetchKeys = []string{
 	KeyPatient, KeyConditions, KeyObservations, KeyMedicationRequests,
-	KeyMedicationStatements, KeyProcedures, KeyDiagnosticReports, KeyServiceRequests, KeyTasks,
+	KeyMedicationStatements, KeyMedicationAdministrations, KeyProcedures, KeyDiagnosticReports,
+	KeyServiceRequests, KeyTasks,
 }
 
 // ObservationCodes returns the token list of the observations query (fhirmap.ObservationCodes).
@@ -67,7 +71,8 @@ func PatientView() Service {
 		Prefetch: PrefetchTemplates(),
 		UsageRequirements: "Send the prefetch (a Bundle or null per key) or a fhirServer with a patient-scoped " +
 			"access token that can read Patient, Condition, Observation, MedicationRequest, " +
-			"MedicationStatement, Procedure, DiagnosticReport, ServiceRequest and Task.",
+			"MedicationStatement, MedicationAdministration, Medication, Procedure, DiagnosticReport, " +
+			"ServiceRequest and Task.",
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 var typeKeys = map[string]string{
 	"Patient": "patient", "Condition": "conditions", "Observation": "observations",
 	"MedicationRequest": "medicationRequests", "MedicationStatement": "medicationStatements",
-	"Procedure": "procedures", "DiagnosticReport": "diagnosticReports",
+	"MedicationAdministration": "medicationAdministrations",
+	"Procedure":                "procedures", "DiagnosticReport": "diagnosticReports",
 	"ServiceRequest": "serviceRequests", "Task": "tasks",
 }
 

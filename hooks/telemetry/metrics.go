@@ -52,7 +52,7 @@ const (
 // a client cannot grow the label set.
 var prefetchKeys = map[string]bool{
 	"patient": true, "conditions": true, "observations": true, "medicationRequests": true,
-	"medicationStatements": true, "procedures": true, "diagnosticReports": true,
+	"medicationStatements": true, "medicationAdministrations": true, "procedures": true, "diagnosticReports": true,
 	"serviceRequests": true, "tasks": true,
 }
 
