@@ -254,6 +254,14 @@ func TestResponseFixtures(t *testing.T) {
 			if bytes.Contains(b, []byte("87")) || !hasTopic(r, TopicSummary) || !strings.HasPrefix(card(r, TopicSummary).Summary, "NET G1") {
 				t.Errorf("%s: entered-in-error Ki-67 used or quoted: %v", f, topics(r))
 			}
+		case "nec-later-line-administration": // the platinum course given in clinic (MedicationAdministration) is prior platinum
+			if !hasTopic(r, TopicNECLaterLine) || hasTopic(r, TopicNECFirstLine) {
+				t.Errorf("%s: platinum given in clinic not read as prior platinum: %v", f, topics(r))
+			}
+		case "net-ssa-medication-reference", "net-ssa-administration": // the net-ssa patient already on lanreotide (a referenced Medication; a dose given 3 weeks ago)
+			if hasTopic(r, TopicSSA) || !hasTopic(r, TopicSummary) || bytes.Contains(b, []byte(`"resourceType": "MedicationRequest"`)) {
+				t.Errorf("%s: an SSA suggested to a patient on lanreotide: %v", f, topics(r))
+			}
 		default:
 			if !hasTopic(r, topic) {
 				t.Errorf("%s: no %s card: %v", f, topic, topics(r))
