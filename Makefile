@@ -30,8 +30,9 @@ vet: ## go vet
 fmt: ## rewrite the Go files with gofmt
 	gofmt -w $$(git ls-files '*.go')
 
-lint: vet ## gofmt check (fails on any unformatted file) and go vet
+lint: vet ## gofmt check (fails on any unformatted file), go vet and staticcheck (pinned in go.mod)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) tool staticcheck $(PKGS)
 
 bench: ## benchmarks with allocations (mapping, rules, the whole handler, JSON fast paths); COUNT=10 for benchstat
 	$(GO) test -run '^$$' -bench . -benchmem -count $(COUNT) $(PKGS)

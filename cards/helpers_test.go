@@ -3,7 +3,6 @@ package cards
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -293,5 +292,3 @@ func workupDone() opt {
 		}
 	}
 }
-
-func joinTopics(ts []string) string { return strings.Join(ts, ",") }

@@ -103,19 +103,6 @@ func ccWords(cc *fhir.CodeableConcept) string {
 	return b.String()
 }
 
-// hasCode reports whether the concept holds system|code.
-func hasCode(cc *fhir.CodeableConcept, system, code string) bool {
-	if cc == nil {
-		return false
-	}
-	for _, c := range cc.Coding {
-		if str(c.System) == system && str(c.Code) == code {
-			return true
-		}
-	}
-	return false
-}
-
 // conceptsOf returns the codes.csv rows matched by the codings of cc, in coding order.
 func conceptsOf(cc *fhir.CodeableConcept) []matched {
 	if cc == nil {

@@ -179,7 +179,7 @@ func metricsOf(t *testing.T, reader sdkmetric.Reader) map[string]int64 {
 	key := func(name string, set attribute.Set) string {
 		var parts []string
 		for _, kv := range set.ToSlice() {
-			parts = append(parts, string(kv.Key)+"="+kv.Value.Emit())
+			parts = append(parts, string(kv.Key)+"="+kv.Value.String())
 		}
 		sort.Strings(parts)
 		return name + "{" + strings.Join(parts, ",") + "}"

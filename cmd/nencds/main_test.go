@@ -192,13 +192,13 @@ func TestServeTrust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pad := func(b []byte) string {
-		out := make([]byte, 48)
-		copy(out[48-len(b):], b)
-		return base64.RawURLEncoding.EncodeToString(out)
+	point, err := key.PublicKey.Bytes() // uncompressed: 0x04 || X || Y, 48 bytes each
+	if err != nil {
+		t.Fatal(err)
 	}
+	b64 := base64.RawURLEncoding.EncodeToString
 	jwk := map[string]any{"kty": "EC", "crv": "P-384", "kid": "k1", "alg": "ES384", "use": "sig",
-		"x": pad(key.PublicKey.X.Bytes()), "y": pad(key.PublicKey.Y.Bytes())}
+		"x": b64(point[1:49]), "y": b64(point[49:97])}
 	trust := map[string]any{
 		"public_url": "https://cds.test",
 		"clients": []any{map[string]any{

@@ -133,7 +133,11 @@ func TestParseJWKSSkipsUnusableKeys(t *testing.T) {
 	t.Parallel()
 	testKeys(t)
 	priv := ecJWK("priv", "ES384", ec384)
-	priv["d"] = b64(ec384.D.Bytes())
+	d, err := ec384.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv["d"] = b64(d)
 	enc := ecJWK("enc", "", ec384)
 	enc["use"] = "enc"
 	offCurve := ecJWK("off", "ES384", ec384)

@@ -96,7 +96,7 @@ func attrSets(t *testing.T, agg metricdata.Aggregation) []string {
 	for _, s := range sets {
 		var kv []string
 		for _, a := range s.ToSlice() {
-			kv = append(kv, string(a.Key)+"="+a.Value.Emit())
+			kv = append(kv, string(a.Key)+"="+a.Value.String())
 		}
 		out = append(out, strings.Join(kv, ","))
 	}
@@ -588,7 +588,7 @@ func TestLogHandlerWithoutSpanAddsNothing(t *testing.T) {
 func attrValue(attrs []attribute.KeyValue, k attribute.Key) string {
 	for _, a := range attrs {
 		if a.Key == k {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""
@@ -597,7 +597,7 @@ func attrValue(attrs []attribute.KeyValue, k attribute.Key) string {
 func attrStrings(attrs []attribute.KeyValue) []string {
 	var out []string
 	for _, a := range attrs {
-		out = append(out, string(a.Key), a.Value.Emit())
+		out = append(out, string(a.Key), a.Value.String())
 	}
 	return out
 }
