@@ -221,6 +221,20 @@ func (e *eval) openOrder(concepts []string, extra ...fhirCoding) *fhirmap.OpenOr
 	return nil
 }
 
+// openOrderFact is the fact that names an open order: its type, text or first code, and status.
+func openOrderFact(o *fhirmap.OpenOrder) fact {
+	v := o.ResourceType
+	if o.Text != "" {
+		v += ": " + o.Text
+	} else if len(o.Codes) > 0 {
+		v += ": " + o.Codes[0].Code
+	}
+	if o.Status != "" {
+		v += " (" + o.Status + ")"
+	}
+	return fact{"Open order", v, o.Source}
+}
+
 // recentMarker returns the most recent marker of the kinds within days.
 func (e *eval) recentMarker(days int, kinds ...fhirmap.MarkerKind) *fhirmap.Marker {
 	for i := range e.p.Markers {
