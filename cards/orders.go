@@ -69,6 +69,7 @@ var orderChecks = []orderCheck{
 	{"Order check: glucose and lipids before everolimus", orderEverolimusMetabolic, false},
 	{"Order check: drug already taken or ordered", orderDuplicate, false},
 	{"Order check: chemotherapy with poor performance status", orderChemoPoorPerformance, false},
+	{"Order check: draft medication not identified", orderUnidentified, false},
 }
 
 // orderEval is what the checks of one call share besides the eval.

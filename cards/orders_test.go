@@ -480,3 +480,32 @@ func orderScenarios() []orderScenario {
 			[]fhirmap.DraftOrder{medDraft("m1", "everolimus"), medDraft("m2", "sunitinib"), prrtDraft(), medDraft("m3", "carboplatin"), long}},
 	}
 }
+
+func TestOrderUnidentified(t *testing.T) {
+	t.Parallel()
+	const d = "Order check: draft medication not identified"
+	unknown := fhirmap.DraftOrder{Ref: "MedicationRequest/m1", ResourceType: "MedicationRequest", Status: "draft", Unidentified: true}
+	for _, tc := range []struct {
+		name     string
+		drafts   []fhirmap.DraftOrder
+		critical bool
+		want     int
+	}{
+		{"order-sign", []fhirmap.DraftOrder{unknown}, false, 1},
+		{"order-select: info waits", []fhirmap.DraftOrder{unknown}, true, 0},
+		{"identified", []fhirmap.DraftOrder{medDraft("m1", "everolimus")}, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := orderCards(netG2(), tc.critical, tc.drafts...)
+			got := byCheck(r, d)
+			if len(got) != tc.want {
+				t.Fatalf("%d cards, want %d: %v", len(got), tc.want, summaries(r))
+			}
+			for _, c := range got {
+				if c.Indicator != Info || c.Validate() != nil || !strings.Contains(c.Detail, "`MedicationRequest/m1`") {
+					t.Errorf("card %+v", c)
+				}
+			}
+		})
+	}
+}

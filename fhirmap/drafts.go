@@ -36,6 +36,11 @@ type DraftOrder struct {
 	// Dose is the dosage as written: dosageInstruction text, else the doseAndRate
 	// quantity and the timing code or frequency (as the CDS Hooks sandbox sends it).
 	Dose string `json:"dose,omitempty"`
+	// Unidentified: a MedicationRequest whose drug could not be identified (no drug
+	// matched and no name to read: an unresolved medicationReference without display,
+	// or a code nencds does not know without a display). It may be one of the drugs the
+	// checks are about.
+	Unidentified bool `json:"unidentified,omitempty"`
 }
 
 // DraftDrug is one drug a draft MedicationRequest names.
@@ -137,6 +142,7 @@ func ReadDraftOrders(resources, medications []json.RawMessage) ([]DraftOrder, er
 				d.Text = display
 			}
 			d.Dose = r.dose()
+			d.Unidentified = len(d.Drugs) == 0 && strings.TrimSpace(ccWords(cc)) == "" && strings.TrimSpace(display) == ""
 		case "ServiceRequest":
 			kind, _, ok := procedureKind(r.Code, nil)
 			if ok {
