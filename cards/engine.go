@@ -295,10 +295,12 @@ func (en *Engine) build(r rule, dc draftCard) Card {
 		}
 	}
 	if en.cfg.SMARTAppURL != "" {
+		// The app opens on this card: its topic, its uuid, and the facts it used.
 		ctx, _ := json.Marshal(struct {
 			Topic string   `json:"topic"`
+			UUID  string   `json:"uuid"`
 			Facts []string `json:"facts,omitempty"`
-		}{r.topic, refsOf(dc.facts)})
+		}{r.topic, c.UUID, refsOf(dc.facts)})
 		c.Links = append(c.Links, Link{Label: "Open in the NEN app", URL: en.cfg.SMARTAppURL, Type: "smart", AppContext: string(ctx)})
 	}
 	return c

@@ -374,12 +374,13 @@ func TestOrderingCapAndLinks(t *testing.T) {
 		}
 		var ctx struct {
 			Topic string   `json:"topic"`
+			UUID  string   `json:"uuid"`
 			Facts []string `json:"facts"`
 		}
 		if err := json.Unmarshal([]byte(l.AppContext), &ctx); err != nil {
 			t.Fatal(err)
 		}
-		if ctx.Topic != topicOf(c) || len(ctx.Facts) == 0 {
+		if ctx.Topic != topicOf(c) || ctx.UUID != c.UUID || len(ctx.Facts) == 0 {
 			t.Errorf("%s: appContext %s", topicOf(c), l.AppContext)
 		}
 		for _, f := range ctx.Facts {

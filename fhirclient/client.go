@@ -92,6 +92,7 @@ type baseKey struct{}
 // fetchError is a failed fetch with a client-safe reason.
 type fetchError struct {
 	reason string
+	status int // the HTTP status of a non-200 answer, else 0
 	err    error
 }
 
@@ -102,6 +103,16 @@ func (e *fetchError) Error() string {
 	return e.reason
 }
 func (e *fetchError) Unwrap() error { return e.err }
+
+// Status is the HTTP status of a read that the FHIR server answered with a status other
+// than 200 (401: the token is not accepted), else 0.
+func Status(err error) int {
+	var fe *fetchError
+	if errors.As(err, &fe) {
+		return fe.status
+	}
+	return 0
+}
 
 // Reason is the client-safe reason of a failed read (no URL, no patient data, no token).
 func Reason(err error) string {
@@ -251,7 +262,7 @@ func (c *Client) get(ctx context.Context, base *url.URL, token, target string) (
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, &fetchError{reason: fmt.Sprintf("the FHIR server answered HTTP %d", resp.StatusCode)}
+		return nil, &fetchError{reason: fmt.Sprintf("the FHIR server answered HTTP %d", resp.StatusCode), status: resp.StatusCode}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
 	if err != nil {

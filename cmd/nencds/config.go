@@ -60,6 +60,13 @@ type Config struct {
 	// MaxCards and SMARTAppURL override the rules configuration when set.
 	MaxCards    int
 	SMARTAppURL string
+	// App serves the SMART app under /app/ (always with -dev) and gives every card its
+	// smart link unless SMARTAppURL names another app.
+	App bool
+	// SMARTClientID and SMARTRedirectURL are the app's registration with the EHR.
+	SMARTClientID, SMARTRedirectURL string
+	// AppFrameAncestors is the app's CSP frame-ancestors: who may embed it.
+	AppFrameAncestors string
 
 	// Rules is the resolved rules configuration (defaults, file, flags), validated.
 	Rules cards.Config
@@ -122,6 +129,10 @@ var settings = []setting{
 	{"rules-config", "NENCDS_RULES_CONFIG", "JSON file of rule settings (cards.Config fields: thresholds, windows, guideline links; see docs/rules.md) merged over the defaults; unknown fields are refused", str(func(c *Config) *string { return &c.RulesConfig }, "")},
 	{"max-cards", "NENCDS_MAX_CARDS", "maximum cards per answer, most urgent first (0: no cap); overrides -rules-config", integer(func(c *Config) *int { return &c.MaxCards }, defaultRules.MaxCards)},
 	{"smart-app-url", "NENCDS_SMART_APP_URL", "SMART app launch URL added as a smart link to every card (https; none when empty); overrides -rules-config", str(func(c *Config) *string { return &c.SMARTAppURL }, defaultRules.SMARTAppURL)},
+	{"app", "NENCDS_APP", "serve the SMART app under /app/ and give every card its smart link ({public_url}/app/launch, unless -smart-app-url names another app); always on with -dev", boolean(func(c *Config) *bool { return &c.App })},
+	{"smart-client-id", "NENCDS_SMART_CLIENT_ID", "SMART client id of the app as registered with the EHR (required with -app; nencds-dev with -dev)", str(func(c *Config) *string { return &c.SMARTClientID }, "")},
+	{"smart-redirect-url", "NENCDS_SMART_REDIRECT_URL", "redirect URI of the app as registered with the EHR (default {public_url}/app/callback)", str(func(c *Config) *string { return &c.SMARTRedirectURL }, "")},
+	{"app-frame-ancestors", "NENCDS_APP_FRAME_ANCESTORS", "CSP frame-ancestors of the app: the EHR origins that may embed it, space separated", str(func(c *Config) *string { return &c.AppFrameAncestors }, "'self'")},
 }
 
 // parseConfig reads the environment, then the flags of args.

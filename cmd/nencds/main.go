@@ -4,6 +4,7 @@
 //	nencds -dev                    # development server on 127.0.0.1:8080, no client JWT
 //	nencds -trust trust.yaml       # production (see the README's settings table)
 //	nencds eval [-at T] [-text] FILE|-
+//	nencds demo-ehr BUNDLE.json    # a fixture EHR that launches the SMART app of nencds -dev
 package main
 
 import (
@@ -48,6 +49,9 @@ func realMain(ctx context.Context) error {
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, ready func(addr string)) error {
 	if len(args) > 0 && args[0] == "eval" {
 		return runEval(ctx, args[1:], stdin, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "demo-ehr" {
+		return runDemoEHR(ctx, args[1:], stdout, stderr, nil)
 	}
 	cfg, err := parseConfig(args, getenv)
 	if err != nil {
@@ -150,12 +154,26 @@ func newServer(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry) (srv 
 
 // serve listens until ctx ends, then drains in-flight requests.
 func serve(ctx context.Context, cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry, ready func(string)) error {
+	// Listen first: in -dev the SMART app's redirect URL is on the listener's address.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	smartApp, err := newApp(cfg, logger, tel, ln.Addr())
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv, closeServer, err := newServer(cfg, logger, tel)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer closeServer()
 	handler := srv.Handler()
+	if smartApp != nil {
+		handler = withApp(handler, smartApp)
+	}
 	if m := tel.MetricsHandler(); m != nil { // -metrics or OTEL_METRICS_EXPORTER=prometheus
 		// GET /metrics to Prometheus, everything else to the CDS server unchanged (an
 		// http.ServeMux would clean and redirect paths that Gin answers itself).
@@ -176,10 +194,6 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger, tel *telemetry
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
 	}
 	scheme := "http"
 	if cfg.TLSCert != "" {

@@ -1,0 +1,349 @@
+package app
+
+import (
+	"fmt"
+	"html/template"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nencds/nencds/cards"
+	"github.com/nencds/nencds/fhirmap"
+)
+
+// page is the data of page.html. Every string is plain text: html/template escapes it
+// (in SVG too); nothing here is template.HTML.
+type page struct {
+	At              string
+	Patient         string
+	PatientRef      string
+	Category        string
+	Grade           string
+	Differentiation string
+	Site            string
+	Extent          string
+	Incomplete      []string
+	Tumours         []tumour
+	Facts           []fact
+	Notes           []note
+	Timeline        timeline
+	Algorithm       algorithm
+	Cards           []cardView
+	Focus           string // the topic of the card the app was opened from
+}
+
+type tumour struct {
+	Kind, Label, Site, Status, Since, Ref string
+}
+
+type fact struct {
+	Date, What, Value, Ref, Caveat string
+	when                           time.Time
+}
+
+type note struct {
+	Kind, Ref, Text string
+}
+
+type cardView struct {
+	Anchor, Topic, Indicator, Summary string
+	Detail                            []detailLine
+	Suggestions                       []suggestionView
+	Links                             []linkView
+	Focus                             bool
+}
+
+type detailLine struct {
+	Text   string
+	Bullet bool
+}
+
+type suggestionView struct {
+	Label       string
+	Recommended bool
+	Actions     []string
+}
+
+type linkView struct {
+	Label, URL string
+}
+
+var funcs = template.FuncMap{
+	"div": func(a, b float64) float64 { return a / b },
+	// lineY is the baseline of line i of n centred in an algorithm box.
+	"lineY": func(i, n int) float64 { return 22 + (float64(i)-float64(n-1)/2)*15 + 5 },
+}
+
+// buildPage is the page of one patient: the picture, the charts and the cards.
+func buildPage(p *fhirmap.Picture, resp cards.Response, focus string) page {
+	cl := cards.Classify(p)
+	pg := page{
+		At:         p.At.UTC().Format("2006-01-02 15:04 UTC"),
+		Patient:    patientLine(p.Patient),
+		PatientRef: p.Patient.Ref,
+		Category:   string(cl.Category),
+		Extent:     extentText(p.Extent),
+		Incomplete: cl.Incomplete,
+		Focus:      focus,
+	}
+	if len(p.Diagnoses) == 0 {
+		pg.Category = "no NEN diagnosis on record"
+	}
+	if cl.Grade > 0 {
+		pg.Grade = "G" + strconv.Itoa(cl.Grade)
+	}
+	if cl.Differentiation != fhirmap.DiffUnknown {
+		pg.Differentiation = string(cl.Differentiation) + " differentiated"
+	}
+	for _, d := range p.Diagnoses {
+		if pg.Site == "" && d.Site != fhirmap.SiteUnknown {
+			pg.Site = siteText(d.Site)
+		}
+		pg.Tumours = append(pg.Tumours, tumour{
+			Kind: "primary", Label: orDash(d.Text), Site: siteText(d.Site), Status: conditionStatus(d.ConditionFact),
+			Since: dateOf(d.Source), Ref: d.Ref,
+		})
+	}
+	for _, s := range p.Secondaries {
+		pg.Tumours = append(pg.Tumours, tumour{
+			Kind: "metastasis", Label: orDash(s.Text), Site: string(s.Location), Status: conditionStatus(s.ConditionFact),
+			Since: dateOf(s.Source), Ref: s.Ref,
+		})
+	}
+	pg.Facts = facts(p)
+	for _, n := range append(slices.Clone(p.Notes), cl.Notes...) {
+		pg.Notes = append(pg.Notes, note{Kind: string(n.Kind), Ref: n.Ref, Text: n.Text})
+	}
+	topics := map[string]bool{}
+	for i, c := range resp.Cards {
+		topic := ""
+		if c.Source.Topic != nil {
+			topic = c.Source.Topic.Code
+		}
+		topics[topic] = true
+		cv := cardView{Topic: topic, Indicator: string(c.Indicator), Summary: c.Summary, Focus: topic != "" && topic == focus}
+		cv.Anchor = "card-" + topic
+		if slices.ContainsFunc(resp.Cards[:i], func(o cards.Card) bool { return o.Source.Topic != nil && o.Source.Topic.Code == topic }) {
+			cv.Anchor = fmt.Sprintf("card-%s-%d", topic, i)
+		}
+		cv.Detail = detailLines(c.Detail)
+		for _, s := range c.Suggestions {
+			sv := suggestionView{Label: s.Label, Recommended: s.IsRecommended}
+			for _, a := range s.Actions {
+				sv.Actions = append(sv.Actions, a.Description)
+			}
+			cv.Suggestions = append(cv.Suggestions, sv)
+		}
+		for _, l := range c.Links {
+			if l.Type == "absolute" {
+				cv.Links = append(cv.Links, linkView{Label: l.Label, URL: l.URL})
+			}
+		}
+		pg.Cards = append(pg.Cards, cv)
+	}
+	pg.Timeline = buildTimeline(p)
+	pg.Algorithm = buildAlgorithm(p, cl, topics)
+	return pg
+}
+
+func patientLine(pt fhirmap.Patient) string {
+	var parts []string
+	if pt.Gender != "" {
+		parts = append(parts, pt.Gender)
+	}
+	if pt.AgeKnown {
+		parts = append(parts, strconv.Itoa(pt.Age)+" years")
+	}
+	if len(parts) == 0 {
+		return "age and sex not recorded"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func siteText(s fhirmap.Site) string {
+	if s == fhirmap.SiteUnknown {
+		return "site not recorded"
+	}
+	return strings.ReplaceAll(string(s), "-", " ")
+}
+
+func extentText(e fhirmap.Extent) string {
+	switch e.Status {
+	case fhirmap.ExtentDistant:
+		var where []string
+		if e.Liver {
+			where = append(where, "liver")
+		}
+		if e.Bone {
+			where = append(where, "bone")
+		}
+		if e.ExtrahepaticDistant && !e.Bone {
+			where = append(where, "extrahepatic")
+		}
+		if len(where) == 0 {
+			return "distant metastases"
+		}
+		return "distant metastases (" + strings.Join(where, ", ") + ")"
+	case fhirmap.ExtentLocallyAdvanced:
+		return "locally advanced / unresectable, no distant metastases"
+	case fhirmap.ExtentLimited:
+		return "no distant metastases (limited)"
+	}
+	return "extent unknown"
+}
+
+func conditionStatus(c fhirmap.ConditionFact) string {
+	var parts []string
+	if c.ClinicalStatus != "" {
+		parts = append(parts, c.ClinicalStatus)
+	}
+	if c.VerificationStatus != "" {
+		parts = append(parts, c.VerificationStatus)
+	}
+	return orDash(strings.Join(parts, ", "))
+}
+
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "–"
+	}
+	return s
+}
+
+// dateOf is the date of a fact as the record gave it.
+func dateOf(s fhirmap.Source) string {
+	if s.DateText != "" {
+		if t, err := time.Parse(time.RFC3339, s.DateText); err == nil {
+			return t.UTC().Format("2006-01-02")
+		}
+		return s.DateText
+	}
+	if !s.Date.IsZero() {
+		return s.Date.UTC().Format("2006-01-02")
+	}
+	return "no date"
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// facts lists the facts of the picture with their dates, newest first.
+func facts(p *fhirmap.Picture) []fact {
+	var out []fact
+	add := func(s fhirmap.Source, what, value string) {
+		out = append(out, fact{Date: dateOf(s), What: what, Value: value, Ref: s.Ref, Caveat: s.Caveat, when: s.Date})
+	}
+	for _, k := range p.Ki67 {
+		v := num(k.Percent) + " %"
+		if k.Normalised {
+			v += " (sent as " + k.Raw + ")"
+		}
+		add(k.Source, "Ki-67", v)
+	}
+	for _, m := range p.Mitoses {
+		add(m.Source, "Mitotic count", num(m.Per2mm2)+" / 2 mm²")
+	}
+	for _, g := range p.GradeLabels {
+		add(g.Source, "Reported grade", g.Label)
+	}
+	for _, d := range p.Differentiation {
+		add(d.Source, "Differentiation", string(d.Value)+" ("+d.From+")")
+	}
+	for _, m := range p.Morphologies {
+		add(m.Source, "Morphology", "ICD-O-3 "+m.Code)
+	}
+	for _, t := range p.TNM {
+		add(t.Source, "TNM "+string(t.Kind), t.Value)
+	}
+	for _, s := range p.SSTR {
+		v := orDash(string(s.Result))
+		if s.Krenning >= 0 {
+			v += ", Krenning " + strconv.Itoa(s.Krenning)
+		}
+		add(s.Source, "SSTR imaging: "+orDash(s.Study), v)
+	}
+	for _, c := range p.CrossSections {
+		add(c.Source, c.Modality, orDash(c.Text))
+	}
+	for _, m := range p.Markers {
+		v := num(m.Quantity.Value) + " " + m.Quantity.Unit
+		if m.Elevated == "yes" {
+			v += " (elevated)"
+		}
+		add(m.Source, markerName(m.Kind), v)
+	}
+	for _, l := range p.LVEF {
+		add(l.Source, "LVEF", num(l.Percent)+" %")
+	}
+	for _, l := range p.LiverTests {
+		v := "panel"
+		if l.Quantity != nil {
+			v = num(l.Quantity.Value) + " " + l.Quantity.Unit
+		}
+		add(l.Source, strings.ToUpper(string(l.Kind)), v)
+	}
+	for _, pf := range p.Performance {
+		add(pf.Source, strings.ToUpper(pf.Scale[:1])+pf.Scale[1:], strconv.Itoa(pf.Score))
+	}
+	for _, d := range p.DiseaseStatus {
+		add(d.Source, "Disease status", string(d.Value))
+	}
+	for _, t := range p.Therapies {
+		v := "ended or stopped"
+		if t.Active {
+			v = "active"
+		}
+		add(t.Source, "Therapy: "+t.Drug, v)
+	}
+	for _, pr := range p.Procedures {
+		add(pr.Source, "Procedure: "+strings.ReplaceAll(string(pr.Kind), "-", " "), orDash(pr.Text))
+	}
+	for _, o := range p.OpenOrders {
+		add(o.Source, "Open order ("+o.ResourceType+")", orDash(firstNonEmpty(o.Text, o.Drug)))
+	}
+	slices.SortStableFunc(out, func(a, b fact) int { return b.when.Compare(a.when) })
+	return out
+}
+
+func markerName(k fhirmap.MarkerKind) string {
+	switch k {
+	case fhirmap.MarkerCgA:
+		return "Chromogranin A"
+	case fhirmap.Marker5HIAAUrine:
+		return "5-HIAA (urine)"
+	case fhirmap.Marker5HIAAPlasma:
+		return "5-HIAA (plasma)"
+	}
+	return string(k)
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// detailLines splits a card's markdown detail into plain lines: emphasis markers are
+// dropped, "- " lines become bullets. The text stays text (escaped by the template).
+func detailLines(md string) []detailLine {
+	var out []detailLine
+	for _, l := range strings.Split(md, "\n") {
+		l = strings.TrimSpace(strings.ReplaceAll(l, "**", ""))
+		if l == "" {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(l, "- "); ok {
+			out = append(out, detailLine{Text: rest, Bullet: true})
+			continue
+		}
+		if rest, ok := strings.CutPrefix(l, "* "); ok {
+			out = append(out, detailLine{Text: rest, Bullet: true})
+			continue
+		}
+		out = append(out, detailLine{Text: l})
+	}
+	return out
+}
