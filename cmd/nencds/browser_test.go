@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -233,5 +235,45 @@ func TestDemoEHR(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/app/patient" || !strings.Contains(string(b), `class="category">NET G2<`) {
 		t.Errorf("launch ended at %s with %d:\n%.400s", resp.Request.URL, resp.StatusCode, b)
+	}
+}
+
+// TestAppConfig: the app is on with -dev (every card then links to it) and with -app;
+// outside dev it needs its client id and a public URL; -smart-app-url keeps its value.
+func TestAppConfig(t *testing.T) {
+	t.Parallel()
+	addr := &net.TCPAddr{IP: net.IPv4zero, Port: 8081}
+	tests := []struct {
+		name    string
+		args    []string
+		on      bool
+		link    string
+		wantErr string
+	}{
+		{name: "dev", args: []string{"-dev"}, on: true, link: "http://127.0.0.1:8081/app/launch"},
+		{name: "dev with public url", args: []string{"-dev", "-public-url", "https://cds.example.org/"}, on: true, link: "https://cds.example.org/app/launch"},
+		{name: "dev with another app", args: []string{"-dev", "-smart-app-url", "https://other.example.org/launch"}, on: true, link: "https://other.example.org/launch"},
+		{name: "off", args: []string{"-trust", "../../hooks/auth/testdata/sandbox-trust.yaml"}},
+		{name: "app without client id", args: []string{"-app", "-trust", "../../hooks/auth/testdata/sandbox-trust.yaml"}, wantErr: "client id"},
+		{name: "app", args: []string{"-app", "-smart-client-id", "nencds", "-trust", "../../hooks/auth/testdata/sandbox-trust.yaml", "-public-url", "https://cds.example.org"}, on: true, link: "https://cds.example.org/app/launch"},
+	}
+	for _, tt := range tests {
+		cfg, err := parseConfig(tt.args, func(string) string { return "" })
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		a, err := newApp(cfg, slog.New(slog.DiscardHandler), nil, addr)
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: err %v, want %q", tt.name, err, tt.wantErr)
+			}
+			continue
+		case err != nil:
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if (a != nil) != tt.on || cfg.Rules.SMARTAppURL != tt.link {
+			t.Errorf("%s: app on %v, link %q; want %v, %q", tt.name, a != nil, cfg.Rules.SMARTAppURL, tt.on, tt.link)
+		}
 	}
 }
