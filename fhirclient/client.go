@@ -148,6 +148,21 @@ func (c *Client) Patient(ctx context.Context, base *url.URL, token, target, id s
 	return pages[0], nil
 }
 
+// Read reads the resource typ/id at target (a URL under base, e.g. a Medication that a
+// record references); an answer that is not that resource fails.
+func (c *Client) Read(ctx context.Context, base *url.URL, token, target, typ, id string) (json.RawMessage, error) {
+	pages, err := c.pages(ctx, base, token, target, func(p *Peeked) string {
+		if p.ResourceType != typ || p.ID != id {
+			return "the FHIR server answered with something other than the " + typ + " read"
+		}
+		return ""
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pages[0], nil
+}
+
 // searchBundle accepts a search result page.
 func searchBundle(p *Peeked) string {
 	if p.ResourceType != "Bundle" || (p.Type != "searchset" && p.Type != "collection") {

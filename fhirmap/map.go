@@ -22,6 +22,9 @@ type Input struct {
 	PatientID string            // the bare id from context.patientId
 	At        time.Time         // the evaluation time; rules and ages use it, never the clock
 	Documents []json.RawMessage // Bundles (any type) or single resources
+	// Notes are data-quality notes of the reading itself (e.g. a referenced Medication
+	// the FHIR server could not give); Map puts them first in Picture.Notes.
+	Notes []Note
 }
 
 // ErrNotResource is wrapped by the error Map returns when a document as a whole is not
@@ -41,6 +44,9 @@ const maxBundleDepth = 3
 // code of the value set.
 func Map(in Input) (*Picture, error) {
 	m := newMapper(in)
+	for _, n := range in.Notes {
+		m.note(n.Kind, n.Ref, n.Text)
+	}
 	rc := &received{byRef: map[string]int{}}
 	for i, doc := range in.Documents {
 		doc = bytes.TrimSpace(doc)

@@ -568,3 +568,107 @@ func therapyActive(status string, statement bool, end, at time.Time) bool {
 	}
 	return ok && (end.IsZero() || !end.Before(at))
 }
+
+// MedicationRef is a Medication that a medication record names by a literal reference
+// and that none of the documents holds (neither as a resource nor contained).
+type MedicationRef struct {
+	// Ref is "Medication/{id}".
+	Ref string
+	// ID is the Medication's id (a valid FHIR id).
+	ID string
+	// Reference is the reference as written: relative ("Medication/7") or absolute
+	// ("https://ehr.example.org/fhir/Medication/7"), without its _history part.
+	Reference string
+}
+
+// UnresolvedMedications lists, once each in order of first appearance, the Medications
+// that the medication records of docs (MedicationRequest, MedicationStatement,
+// MedicationAdministration; withdrawn ones excepted) reference and that no document
+// holds, so that an adapter can read them from the FHIR server (docs/clinical.md §2
+// "Medications"). Contained ("#id"), urn: and malformed references are not listed.
+// Documents that cannot be read are skipped (Map notes them).
+func UnresolvedMedications(docs []json.RawMessage) []MedicationRef {
+	have := map[string]bool{}
+	var refs []MedicationRef
+	seen := map[string]bool{}
+	var walk func(raw json.RawMessage, fullURL string, depth int)
+	walk = func(raw json.RawMessage, fullURL string, depth int) {
+		var r struct {
+			ResourceType string `json:"resourceType"`
+			ID           string `json:"id"`
+			Status       any    `json:"status"`
+			MedRef       *struct {
+				Reference string `json:"reference"`
+			} `json:"medicationReference"`
+			Entry []struct {
+				FullURL  string          `json:"fullUrl"`
+				Resource json.RawMessage `json:"resource"`
+			} `json:"entry"`
+		}
+		if json.Unmarshal(raw, &r) != nil {
+			return
+		}
+		switch r.ResourceType {
+		case "Bundle":
+			if depth >= maxBundleDepth {
+				return
+			}
+			for _, e := range r.Entry {
+				if len(e.Resource) > 0 {
+					walk(e.Resource, e.FullURL, depth+1)
+				}
+			}
+		case "Medication":
+			if ref := refOf("Medication", r.ID, fullURL); ref != "" {
+				have[ref] = true
+			}
+		case "MedicationRequest", "MedicationStatement", "MedicationAdministration":
+			st, _ := r.Status.(string)
+			switch strings.TrimSpace(st) {
+			case "entered-in-error", "cancelled", "not-done", "not-taken":
+				return
+			}
+			if r.MedRef == nil {
+				return
+			}
+			lit := strings.TrimSpace(r.MedRef.Reference)
+			if i := strings.Index(lit, "/_history/"); i >= 0 {
+				lit = lit[:i]
+			}
+			id := refID(lit, "Medication")
+			if strings.HasPrefix(lit, "#") || strings.HasPrefix(lit, "urn:") || !validID(id) {
+				return
+			}
+			ref := "Medication/" + id
+			if !seen[ref] {
+				seen[ref] = true
+				refs = append(refs, MedicationRef{Ref: ref, ID: id, Reference: lit})
+			}
+		}
+	}
+	for _, d := range docs {
+		walk(d, "", 0)
+	}
+	var out []MedicationRef
+	for _, r := range refs {
+		if !have[r.Ref] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// validID reports a FHIR id: 1 to 64 of A–Z, a–z, 0–9, "-" and "." (not dots alone,
+// which a URL path would read as a dot segment).
+func validID(id string) bool {
+	if id == "" || len(id) > 64 || strings.Trim(id, ".") == "" {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -233,3 +233,55 @@ func TestLutatheraAdministrationIsPriorPRRT(t *testing.T) {
 		t.Errorf("procedures %+v, want one PRRT from the administration", p.Procedures)
 	}
 }
+
+func TestUnresolvedMedications(t *testing.T) {
+	t.Parallel()
+	stmt := func(id, status, ref string) string {
+		return `{"resourceType":"MedicationStatement","id":"` + id + `","status":"` + status + `","subject":{"reference":"Patient/p1"},"medicationReference":{"reference":"` + ref + `"}}`
+	}
+	med := func(id string) string { return `{"resourceType":"Medication","id":"` + id + `"}` }
+	tests := []struct {
+		name string
+		docs []json.RawMessage
+		want []MedicationRef
+	}{
+		{"relative, absolute and versioned references; each id once",
+			[]json.RawMessage{bundle(stmt("a", "active", "Medication/m1"), stmt("b", "active", "https://ehr.example.org/fhir/Medication/m2/_history/3"), stmt("c", "completed", "Medication/m1"))},
+			[]MedicationRef{{"Medication/m1", "m1", "Medication/m1"}, {"Medication/m2", "m2", "https://ehr.example.org/fhir/Medication/m2"}}},
+		{"a Medication in another document resolves it",
+			[]json.RawMessage{bundle(stmt("a", "active", "Medication/m1"), stmt("b", "active", "Medication/m2")), bundle(med("m2"))},
+			[]MedicationRef{{"Medication/m1", "m1", "Medication/m1"}}},
+		{"a Medication in a nested Bundle or given alone resolves it",
+			[]json.RawMessage{bundle(stmt("a", "active", "Medication/m1"), string(bundle(med("m1")))), json.RawMessage(stmt("b", "active", "Medication/m2")), json.RawMessage(med("m2"))}, nil},
+		{"contained, urn, other types and invalid ids are not read",
+			[]json.RawMessage{bundle(stmt("a", "active", "#m"), stmt("b", "active", "urn:uuid:1b7e"), stmt("c", "active", "Substance/s1"), stmt("d", "active", "Medication/.."), stmt("e", "active", "Medication/a b"))}, nil},
+		{"withdrawn records are not read",
+			[]json.RawMessage{bundle(stmt("a", "entered-in-error", "Medication/m1"), stmt("b", "not-taken", "Medication/m2"),
+				`{"resourceType":"MedicationAdministration","id":"x","status":"not-done","medicationReference":{"reference":"Medication/m3"}}`,
+				`{"resourceType":"MedicationRequest","id":"y","status":"draft","medicationReference":{"reference":"Medication/m4"}}`)},
+			[]MedicationRef{{"Medication/m4", "m4", "Medication/m4"}}},
+		{"unreadable documents are skipped", []json.RawMessage{json.RawMessage(`[1,2]`), json.RawMessage(`{"resourceType":"Bundle","entry":7}`)}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tt.want, UnresolvedMedications(tt.docs)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The notes of the reading (a Medication that could not be read) come first among the
+// picture's notes.
+func TestInputNotes(t *testing.T) {
+	t.Parallel()
+	in := Note{Kind: NoteCaveat, Ref: "Medication/m1", Text: "Medication/m1 could not be read from the FHIR server (the FHIR server answered HTTP 500)"}
+	p, err := Map(Input{PatientID: pid, At: testAt, Notes: []Note{in}, Documents: []json.RawMessage{bundle(medReq("m", "entered-in-error", rx("357977", "sunitinib"), ""))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Notes) != 2 || p.Notes[0] != in {
+		t.Errorf("notes %+v, want the input note first", p.Notes)
+	}
+}

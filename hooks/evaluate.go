@@ -72,6 +72,7 @@ func (e *Evaluator) Run(ctx context.Context, req *Request, client auth.Client) (
 		PatientID: req.PatientView.PatientID,
 		At:        e.now(),
 		Documents: res.Documents,
+		Notes:     res.Notes,
 	}, req.Orders)
 	return &Result{Response: resp, Dispositions: res.Dispositions}, err
 }

@@ -33,6 +33,10 @@ type fakeFHIR struct {
 	nextBase   string        // next links use this base instead of the server's own
 	redirectTo string        // redirect every request to this base
 	barrier    int           // hold requests until this many are in flight (0: off)
+	// readStatus and readDelay make the read of one resource ("Medication/id") fail
+	// with a status or answer late.
+	readStatus map[string]int
+	readDelay  map[string]time.Duration
 
 	hits     atomic.Int64
 	mu       sync.Mutex
@@ -140,6 +144,10 @@ func (f *fakeFHIR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	typ := parts[len(parts)-1]
+	if n := len(parts); n >= 2 && parts[n-2] == "Medication" {
+		f.read(w, r, parts[n-2], parts[n-1])
+		return
+	}
 	if len(parts) >= 2 && parts[len(parts)-2] == "Patient" {
 		if f.patient == nil || PatientIDOf(f.patient) != parts[len(parts)-1] {
 			w.WriteHeader(http.StatusNotFound)
@@ -196,4 +204,32 @@ func (f *fakeFHIR) seenPaths() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.paths...)
+}
+
+// read answers GET {typ}/{id} with the resource of that id among those served, or 404.
+func (f *fakeFHIR) read(w http.ResponseWriter, r *http.Request, typ, id string) {
+	ref := typ + "/" + id
+	if d := f.readDelay[ref]; d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if st := f.readStatus[ref]; st != 0 {
+		w.WriteHeader(st)
+		fmt.Fprint(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}`)
+		return
+	}
+	for _, res := range f.byType[typ] {
+		var p struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(res, &p) == nil && p.ID == id {
+			w.Write(res)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNotFound)
+	fmt.Fprint(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)
 }

@@ -3,7 +3,9 @@ package hooks
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +30,9 @@ const (
 type Resolution struct {
 	Documents    []json.RawMessage
 	Dispositions map[string]Disposition
+	// Notes are data-quality notes of the reading (a referenced Medication that could
+	// not be read), for fhirmap.Input.Notes.
+	Notes []fhirmap.Note
 }
 
 // Resolver applies the prefetch decision table of CDS Hooks 2.0 to a request:
@@ -37,6 +42,11 @@ type Resolution struct {
 //	null                             → no data; never fetched
 //	absent, or an OperationOutcome   → fetch the template from fhirServer
 //	  (or a Bundle with an error issue)
+//
+// A medication record that references a Medication that no document holds gets it read
+// as Medication/{id} from fhirServer, in prefetch mode too (readMedications): at most
+// MaxMedicationReads per request, under the same policy, deadline, size caps and token;
+// a read that fails is a data-quality note, never an error.
 //
 // Every fetch of one request runs concurrently under one deadline (Timeout). A key that
 // cannot be had (no fhirServer, an untrusted one, an error, a timeout) fails the request
@@ -51,6 +61,8 @@ type Resolver struct {
 	Timeout time.Duration
 	// Stage, when set, wraps each key's fetch (StageFetch).
 	Stage StageFunc
+	// MaxMedicationReads caps the Medication/{id} reads of one request. Default 20.
+	MaxMedicationReads int
 }
 
 type job struct {
@@ -64,6 +76,9 @@ type job struct {
 func (r *Resolver) Resolve(ctx context.Context, req *Request, client auth.Client) (*Resolution, error) {
 	pid := req.PatientView.PatientID
 	res := &Resolution{Dispositions: make(map[string]Disposition, len(PrefetchKeys))}
+	// One deadline for every read of the request: the keys, then the Medications.
+	ctx, cancel := context.WithTimeout(ctx, r.timeout())
+	defer cancel()
 	perKey := make(map[string][]json.RawMessage, len(PrefetchKeys))
 	var jobs []*job
 
@@ -119,7 +134,97 @@ func (r *Resolver) Resolve(ctx context.Context, req *Request, client auth.Client
 	for _, key := range PrefetchKeys {
 		res.Documents = append(res.Documents, perKey[key]...)
 	}
+	var medDocs []json.RawMessage
+	for _, key := range []string{KeyMedicationRequests, KeyMedicationStatements, KeyMedicationAdministrations} {
+		medDocs = append(medDocs, perKey[key]...)
+	}
+	r.readMedications(ctx, req, client, res, medDocs)
 	return res, nil
+}
+
+func (r *Resolver) timeout() time.Duration {
+	if r.Timeout <= 0 {
+		return 5 * time.Second
+	}
+	return r.Timeout
+}
+
+// medicationStageKey labels the Medication reads in the fetch stage.
+const medicationStageKey = "medications"
+
+// readMedications reads from fhirServer the Medications that the records of medDocs (the
+// documents of the medication keys) reference and no document of res holds
+// (fhirmap.UnresolvedMedications), and adds each one read to res.Documents. Nothing is read without a fhirServer the policy allows; a
+// reference to another server is not followed; ids are read once, at most
+// MaxMedicationReads of them. A failure is a note: the record then stays unidentified
+// (fhirmap notes it, and the cards that suggest a drug warn).
+func (r *Resolver) readMedications(ctx context.Context, req *Request, client auth.Client, res *Resolution, medDocs []json.RawMessage) {
+	if req.FHIRServer == "" || r.FHIR == nil {
+		return
+	}
+	// The medication keys first (cheap, and mostly nothing); then every document, as
+	// a Medication may come in any key's Bundle.
+	if len(fhirmap.UnresolvedMedications(medDocs)) == 0 {
+		return
+	}
+	refs := fhirmap.UnresolvedMedications(res.Documents)
+	if len(refs) == 0 {
+		return
+	}
+	note := func(ref, text string) {
+		res.Notes = append(res.Notes, fhirmap.Note{Kind: fhirmap.NoteCaveat, Ref: ref, Text: text})
+	}
+	base, err := r.Policy.Allow(req.FHIRServer, client.FHIRServers)
+	if err != nil {
+		for _, m := range refs {
+			note(m.Ref, m.Ref+" was not read: "+err.Error())
+		}
+		return
+	}
+	var targets []fhirmap.MedicationRef
+	for _, m := range refs {
+		if strings.Contains(m.Reference, "://") {
+			u, err := url.Parse(m.Reference)
+			if err != nil || !fhirclient.UnderBase(u, base) {
+				note(m.Ref, m.Ref+" is referenced on another server than fhirServer; not read")
+				continue
+			}
+		}
+		targets = append(targets, m)
+	}
+	limit := r.MaxMedicationReads
+	if limit <= 0 {
+		limit = 20
+	}
+	if len(targets) > limit {
+		note("", fmt.Sprintf("%d referenced Medications were not read (at most %d per request)", len(targets)-limit, limit))
+		targets = targets[:limit]
+	}
+	token := ""
+	if req.FHIRAuthorization != nil {
+		token = req.FHIRAuthorization.AccessToken
+	}
+	docs := make([]json.RawMessage, len(targets))
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, m := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fctx, end := r.Stage.start(ctx, StageFetch, medicationStageKey)
+			target := (&url.URL{Scheme: base.Scheme, Host: base.Host, Path: strings.TrimRight(base.Path, "/") + "/Medication/" + m.ID}).String()
+			docs[i], errs[i] = r.FHIR.Read(fctx, base, token, target, "Medication", m.ID)
+			end(errs[i])
+		}()
+	}
+	wg.Wait()
+	for i, m := range targets {
+		if errs[i] != nil {
+			note(m.Ref, m.Ref+" could not be read from the FHIR server ("+fhirclient.Reason(errs[i])+")")
+			continue
+		}
+		res.Documents = append(res.Documents, docs[i])
+	}
 }
 
 // run checks the fhirServer and then reads every job concurrently. It returns an error
@@ -147,12 +252,6 @@ func (r *Resolver) run(ctx context.Context, req *Request, client auth.Client, jo
 	if req.FHIRAuthorization != nil {
 		token = req.FHIRAuthorization.AccessToken
 	}
-	timeout := r.Timeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		wg.Add(1)
