@@ -71,4 +71,19 @@ type Card struct {
 // patient without a finding gets {"cards": []}.
 type Response struct {
 	Cards []Card `json:"cards"`
+	// Invalid names, by topic code, the cards that a rule built but that failed
+	// validation: they are not returned (a bad card never reaches a clinician), and they
+	// are a defect in the rule. Not part of the CDS Hooks body; the adapter logs and counts
+	// them (topic codes only), and Validate fails on any, so the tests do.
+	Invalid []string `json:"-"`
+}
+
+// add appends c, or, when c fails validation, records its topic in Invalid instead: a
+// bad card is never emitted, and never dropped silently.
+func (r *Response) add(topic string, c Card) {
+	if c.validate(false) != nil {
+		r.Invalid = append(r.Invalid, topic)
+		return
+	}
+	r.Cards = append(r.Cards, c)
 }

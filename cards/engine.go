@@ -130,12 +130,7 @@ func (en *Engine) Evaluate(p *fhirmap.Picture) Response {
 			if n := unidentifiedNote(e.p, suggestedDrugs(dc)); n != "" {
 				dc.extra = append(dc.extra, n)
 			}
-			c := en.build(r, dc)
-			if c.validate(false) != nil {
-				// Unreachable by construction (tests assert it); never emit a bad card.
-				continue
-			}
-			resp.Cards = append(resp.Cards, c)
+			resp.add(r.topic, en.build(r, dc))
 		}
 	}
 	slices.SortStableFunc(resp.Cards, func(a, b Card) int { return rank(a.Indicator) - rank(b.Indicator) })

@@ -26,6 +26,9 @@ func TestGolden(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			r := evaluateCfg(goldenConfig(), sc.p)
+			if err := r.Validate(); err != nil {
+				t.Error(err)
+			}
 			got, err := json.MarshalIndent(r, "", "  ")
 			if err != nil {
 				t.Fatal(err)

@@ -117,11 +117,7 @@ func (en *Engine) EvaluateOrders(p *fhirmap.Picture, o Orders) Response {
 			if o.CriticalOnly && f.dc.indicator != Critical || contraindicated && f.dc.indicator != Critical {
 				continue
 			}
-			c := en.build(rule{topic: TopicOrderCheck, display: f.chk.display}, f.dc)
-			if c.validate(false) != nil {
-				continue // unreachable by construction (tests assert it)
-			}
-			resp.Cards = append(resp.Cards, c)
+			resp.add(TopicOrderCheck, en.build(rule{topic: TopicOrderCheck, display: f.chk.display}, f.dc))
 		}
 	}
 	slices.SortStableFunc(resp.Cards, func(a, b Card) int { return rank(a.Indicator) - rank(b.Indicator) })

@@ -117,11 +117,16 @@ func (c Card) validate(deep bool) error {
 	return errors.Join(errs...)
 }
 
-// Validate checks every card of the response.
+// Validate checks every card of the response, and fails when the engine left out a card
+// that failed validation (Invalid): every test that validates a response catches a rule
+// that builds a bad card.
 func (r Response) Validate() error {
 	var errs []error
 	if r.Cards == nil {
 		errs = append(errs, errors.New("response: cards is nil (would marshal as null)"))
+	}
+	for _, topic := range r.Invalid {
+		errs = append(errs, fmt.Errorf("response: a %s card failed validation and was left out", topic))
 	}
 	for i, c := range r.Cards {
 		if err := c.Validate(); err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/nencds/nencds/fhirmap"
 )
 
@@ -168,5 +170,29 @@ func TestNilIDGenerator(t *testing.T) {
 			t.Errorf("uuid %q", c.UUID)
 		}
 		seen[c.UUID] = true
+	}
+}
+
+// TestInvalidCardReported: a card that fails validation is never emitted and never
+// dropped silently: its topic is recorded in Response.Invalid (which the adapter logs and
+// counts) and Response.Validate fails.
+func TestInvalidCardReported(t *testing.T) {
+	t.Parallel()
+	en := NewEngine(DefaultConfig(), seqIDs())
+	r := Response{Cards: []Card{}}
+	r.add(TopicWorkup, validCard())
+	r.add(TopicSummary, en.build(rule{topic: TopicSummary, display: "NEN summary"}, draftCard{indicator: Info})) // no summary
+	if len(r.Cards) != 1 || r.Cards[0].Summary != validCard().Summary {
+		t.Errorf("cards = %+v; want only the valid one", r.Cards)
+	}
+	if diff := cmp.Diff([]string{TopicSummary}, r.Invalid); diff != "" {
+		t.Errorf("Invalid (-want +got):\n%s", diff)
+	}
+	err := r.Validate()
+	if err == nil || !strings.Contains(err.Error(), TopicSummary+" card failed validation") {
+		t.Errorf("Validate() = %v; want the left-out card named", err)
+	}
+	if b, _ := json.Marshal(r); strings.Contains(string(b), "nvalid") {
+		t.Errorf("Invalid is in the CDS Hooks body: %s", b)
 	}
 }

@@ -134,6 +134,14 @@ func TestRequestLog(t *testing.T) {
 				if line["cards"] != float64(len(resp.Cards)) {
 					t.Errorf("cards %v, want %d", line["cards"], len(resp.Cards))
 				}
+				// The line names the topic code of each card answered, in order (codes only).
+				topics := []any{}
+				for _, c := range resp.Cards {
+					topics = append(topics, c.Source.Topic.Code)
+				}
+				if diff := cmp.Diff(topics, line["topics"]); diff != "" {
+					t.Errorf("topics (-want +got):\n%s", diff)
+				}
 			}
 			if tt.status >= 400 {
 				if _, ok := line["cards"]; ok {

@@ -413,6 +413,13 @@ func (s *Server) service(c *gin.Context) error {
 		}
 	}
 	s.o.Telemetry.RecordCards(ctx, svc.ID, topics...)
+	if inv := res.Response.Invalid; len(inv) > 0 {
+		// A rule built a card that failed validation: it was left out of the answer. A
+		// defect to fix, never silent; topic codes only.
+		s.o.Telemetry.RecordInvalidCards(ctx, svc.ID, inv...)
+		s.logger(c).ErrorContext(ctx, "cards failed validation and were left out", "service", svc.ID, "topics", inv)
+		rl.invalid = inv
+	}
 	if len(byCard) > 0 {
 		if err := s.o.CardTopics.Remember(ctx, client.Issuer, svc.ID, byCard); err != nil {
 			// Feedback on these cards will count as of unknown topic; the answer stands.
@@ -420,6 +427,7 @@ func (s *Server) service(c *gin.Context) error {
 		}
 	}
 	rl.cards = len(res.Response.Cards)
+	rl.topics = topics
 	s.render(c, http.StatusOK, res.Response)
 	return nil
 }
@@ -486,8 +494,10 @@ type reqLog struct {
 	id           string
 	service      string
 	hookInstance string
-	cards        int // -1: no cards answered
-	feedback     int // items received (feedback calls)
+	cards        int      // -1: no cards answered
+	topics       []string // topic codes of the cards answered, in answer order
+	invalid      []string // topic codes of cards left out because they failed validation
+	feedback     int      // items received (feedback calls)
 	feedbackNew  int
 	kind         string   // error kind of a failed request
 	missing      []string // prefetch keys of a 412
@@ -513,8 +523,8 @@ var probes = map[string]bool{"/healthz": true, "/readyz": true}
 
 // access gives the request its id (echoed in X-Request-Id) and, when it is done, logs its
 // one line: request id, method, route template, status, duration, and what the handlers
-// recorded (service id, hookInstance, card count, feedback counts, error kind, missing
-// prefetch keys, auth failure reason). Never a patient id, a token or request content.
+// recorded (service id, hookInstance, card count and topic codes, feedback counts, error
+// kind, missing prefetch keys, auth failure reason). Never a patient id, a token or request content.
 func (s *Server) access(c *gin.Context) {
 	start := time.Now()
 	rl := &reqLog{id: requestID(c.GetHeader(RequestIDHeader)), cards: -1}
@@ -542,7 +552,10 @@ func (s *Server) access(c *gin.Context) {
 		}
 	}
 	if rl.cards >= 0 {
-		attrs = append(attrs, slog.Int("cards", rl.cards))
+		attrs = append(attrs, slog.Int("cards", rl.cards), slog.Any("topics", rl.topics))
+	}
+	if len(rl.invalid) > 0 {
+		attrs = append(attrs, slog.Any("invalid_cards", rl.invalid))
 	}
 	if rl.feedback > 0 {
 		attrs = append(attrs, slog.Int("items", rl.feedback), slog.Int("new", rl.feedbackNew))

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nencds/nencds/cards"
@@ -76,6 +77,11 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	resp, err := evaluateFile(ctx, data, now, *patient, rules)
 	if err != nil {
 		return err
+	}
+	if len(resp.Invalid) > 0 {
+		// Never silent: a rule built a card that failed validation and was left out.
+		fmt.Fprintf(stderr, "nencds eval: %d card(s) failed validation and were left out (a defect in the rules): %s\n",
+			len(resp.Invalid), strings.Join(resp.Invalid, ", "))
 	}
 	if *text {
 		return writeText(stdout, resp)

@@ -14,6 +14,7 @@ import (
 const (
 	MetricRequestDuration = "http.server.request.duration"
 	MetricCardsEmitted    = "nencds.cards.emitted"
+	MetricCardsInvalid    = "nencds.cards.invalid"
 	MetricPrefetchKeys    = "nencds.prefetch.keys"
 	MetricFetchDuration   = "nencds.fhir.fetch.duration"
 	MetricFetchErrors     = "nencds.fhir.fetch.errors"
@@ -60,7 +61,7 @@ var prefetchKeys = map[string]bool{
 var durationBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10}
 
 func (t *Telemetry) newInstruments(m metric.Meter) error {
-	var errs [7]error
+	var errs [8]error
 	t.requestDuration, errs[0] = m.Float64Histogram(MetricRequestDuration, metric.WithUnit("s"),
 		metric.WithDescription("Duration of HTTP requests by route template and status."),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
@@ -77,6 +78,8 @@ func (t *Telemetry) newInstruments(m metric.Meter) error {
 		metric.WithDescription("Rejected client JWTs, by reason."))
 	t.feedback, errs[6] = m.Int64Counter(MetricFeedback, metric.WithUnit("{feedback}"),
 		metric.WithDescription("Card feedback received, by service, topic code and outcome."))
+	t.cardsInvalid, errs[7] = m.Int64Counter(MetricCardsInvalid, metric.WithUnit("{card}"),
+		metric.WithDescription("Cards a rule built that failed validation and were left out of the answer (a defect), by service and topic code."))
 	for _, err := range errs {
 		if err != nil {
 			return fmt.Errorf("telemetry: instrument: %w", err)
@@ -99,6 +102,21 @@ func (t *Telemetry) RecordCards(ctx context.Context, serviceID string, topics ..
 			topic = "none"
 		}
 		t.cardsEmitted.Add(ctx, 1, metric.WithAttributes(svc, AttrTopic.String(label(topic))))
+	}
+}
+
+// RecordInvalidCards counts the cards that a rule built but that failed validation and
+// were left out of the answer (cards.Response.Invalid): pass the topic code of each.
+func (t *Telemetry) RecordInvalidCards(ctx context.Context, serviceID string, topics ...string) {
+	if t == nil || len(topics) == 0 {
+		return
+	}
+	svc := AttrServiceID.String(label(serviceID))
+	for _, topic := range topics {
+		if topic == "" {
+			topic = "none"
+		}
+		t.cardsInvalid.Add(ctx, 1, metric.WithAttributes(svc, AttrTopic.String(label(topic))))
 	}
 }
 

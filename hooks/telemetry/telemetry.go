@@ -74,6 +74,7 @@ type Telemetry struct {
 
 	requestDuration metric.Float64Histogram
 	cardsEmitted    metric.Int64Counter
+	cardsInvalid    metric.Int64Counter
 	prefetchKeys    metric.Int64Counter
 	fetchDuration   metric.Float64Histogram
 	fetchErrors     metric.Int64Counter

@@ -189,6 +189,7 @@ func newRouter(h *harness, fhirBase string, logger *slog.Logger) *gin.Engine {
 		_, rules := tel.StartRules(ctx)
 		rules.End()
 		tel.RecordCards(ctx, id, "nen-summary", "ssa-therapy")
+		tel.RecordInvalidCards(ctx, id, "net-ssa")
 		logger.InfoContext(ctx, "cds call", "service", id, "hookInstance", plantedInst, "cards", 2)
 		c.JSON(http.StatusOK, gin.H{"cards": []any{}})
 	})
@@ -331,6 +332,7 @@ func TestFullRequestSpansMetricsLogsAndNoLeak(t *testing.T) {
 			"nencds.service_id=nencds-patient-view,nencds.topic=nen-summary",
 			"nencds.service_id=nencds-patient-view,nencds.topic=ssa-therapy",
 		},
+		MetricCardsInvalid: {"nencds.service_id=nencds-patient-view,nencds.topic=net-ssa"},
 		MetricPrefetchKeys: {
 			"nencds.prefetch.disposition=failed,nencds.prefetch.key=conditions",
 			"nencds.prefetch.disposition=fetched,nencds.prefetch.key=observations",
@@ -532,6 +534,7 @@ func TestNilTelemetryIsANoOp(t *testing.T) {
 	var tel *Telemetry
 	ctx := context.Background()
 	tel.RecordCards(ctx, "svc", "topic")
+	tel.RecordInvalidCards(ctx, "svc", "topic")
 	tel.RecordPrefetch(ctx, "patient", Present)
 	tel.RecordAuthFailure(ctx, "missing")
 	tel.RecordFeedback(ctx, "svc", "topic", "accepted")
