@@ -39,6 +39,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/nencds/nencds/internal/cli"
 )
 
 const (
@@ -49,9 +51,10 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := realMain(ctx, os.Args[1:], os.Stdout); err != nil {
+	err := realMain(ctx, os.Args[1:], os.Stdout)
+	if code := cli.ExitCode(err); code != 0 {
 		fmt.Fprintln(os.Stderr, "nencds-load:", err)
-		os.Exit(1)
+		os.Exit(code)
 	}
 }
 
@@ -71,6 +74,7 @@ type options struct {
 	Telemetry   bool
 	Rounds      int
 	MemProfile  string
+	Version     bool
 }
 
 func parseFlags(args []string, out io.Writer) (*options, error) {
@@ -90,6 +94,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&o.Auth, "authorization", "", "Authorization header value to send (a client JWT for a non-dev server)")
 	fs.IntVar(&o.Rounds, "rounds", 3, "alternate nencds and the floor this many times, each for d/rounds, so that a change of background load hits both alike")
 	fs.StringVar(&o.MemProfile, "memprofile", "", "with -spawn: write a heap profile (go tool pprof) to this file at the end")
+	fs.BoolVar(&o.Version, "version", false, cli.VersionUsage)
 	fs.BoolVar(&o.Telemetry, "telemetry", true, "with -spawn: wire hooks/telemetry in (OTEL_* environment; spans recorded even without an exporter)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -114,6 +119,10 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 func realMain(ctx context.Context, args []string, out io.Writer) error {
 	o, err := parseFlags(args, out)
 	if err != nil {
+		return err
+	}
+	if o.Version {
+		_, err := fmt.Fprintln(out, cli.Version("nencds-load"))
 		return err
 	}
 	bodies, err := loadRequests(o.Requests)

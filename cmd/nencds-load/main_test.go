@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nencds/nencds/internal/cli"
 )
 
 func TestHistQuantiles(t *testing.T) {
@@ -202,5 +205,19 @@ func TestSpawnEndToEnd(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestHelpAndVersion: -h prints the usage and exits 0; -version prints the version line.
+func TestHelpAndVersion(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := realMain(context.Background(), []string{"-h"}, &out)
+	if code := cli.ExitCode(err); code != 0 || !strings.Contains(out.String(), "-requests") {
+		t.Errorf("nencds-load -h: exit status %d (%v), usage %q", code, err, out.String())
+	}
+	out.Reset()
+	if err := realMain(context.Background(), []string{"-version"}, &out); err != nil || !strings.HasPrefix(out.String(), "nencds-load ") || !strings.Contains(out.String(), " commit ") {
+		t.Errorf("nencds-load -version: %v, %q", err, out.String())
 	}
 }

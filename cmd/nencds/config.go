@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/hooks"
+	"github.com/nencds/nencds/internal/cli"
 )
 
 // Config is every setting of the server. Each field is a flag and a NENCDS_* environment
@@ -135,11 +137,28 @@ var settings = []setting{
 	{"app-frame-ancestors", "NENCDS_APP_FRAME_ANCESTORS", "CSP frame-ancestors of the app: the EHR origins that may embed it, space separated", str(func(c *Config) *string { return &c.AppFrameAncestors }, "'self'")},
 }
 
+// usage heads the -h output of the server; the flags follow.
+const usage = `usage: nencds [flags]              serve the CDS Hooks services
+       nencds eval [flags] FILE|-   evaluate a CDS Hooks request or a FHIR Bundle from a file (nencds eval -h)
+       nencds -version              print the module version and the commit
+
+Each setting is a flag and an environment variable (in brackets); the flag wins.
+
+`
+
+// errVersionRequested is parseConfig's answer to -version: run prints the version.
+var errVersionRequested = errors.New("version requested")
+
 // parseConfig reads the environment, then the flags of args.
 func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("nencds", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
+	showVersion := fs.Bool("version", false, cli.VersionUsage)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	for _, s := range settings {
 		s.bind(fs, &c, s.flag, s.doc+" ["+s.env+"]")
 	}
@@ -152,6 +171,9 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if *showVersion {
+		return nil, errVersionRequested
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))

@@ -28,14 +28,16 @@ import (
 	"github.com/nencds/nencds/hooks"
 	"github.com/nencds/nencds/hooks/auth"
 	"github.com/nencds/nencds/hooks/telemetry"
+	"github.com/nencds/nencds/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := realMain(ctx); err != nil {
+	err := realMain(ctx)
+	if code := cli.ExitCode(err); code != 0 {
 		fmt.Fprintln(os.Stderr, "nencds:", err)
-		os.Exit(1)
+		os.Exit(code)
 	}
 }
 
@@ -54,6 +56,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runDemoEHR(ctx, args[1:], stdout, stderr, nil)
 	}
 	cfg, err := parseConfig(args, getenv)
+	if errors.Is(err, errVersionRequested) {
+		_, err = fmt.Fprintln(stdout, cli.Version("nencds"))
+		return err
+	}
 	if err != nil {
 		return err
 	}
