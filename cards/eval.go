@@ -109,10 +109,11 @@ func (e *eval) nen() bool { return e.primary != nil }
 func (e *eval) confirmedNEN() bool { return e.nen() && e.malignant && e.confirmed }
 
 // treatable: a malignant, confirmed, active NEN whose category is decided and inside
-// the source's algorithm (not MiNEN, not lung/thymus). Treatment rules add their own
+// the source's algorithm (not MiNEN, not a lung/thymus NET), and one active primary
+// (two active primaries are not one picture: MDT review, docs/clinical.md §2). Treatment rules add their own
 // category conditions on top.
 func (e *eval) treatable() bool {
-	return e.nen() && e.malignant && e.confirmed && e.activeDisease &&
+	return e.nen() && e.malignant && e.confirmed && e.activeDisease && len(e.p.MultiplePrimaries) < 2 &&
 		!e.cls.Uncertain() && e.cls.Category != CatMiNEN && !e.cls.OutsideSite
 }
 

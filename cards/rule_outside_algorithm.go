@@ -1,10 +1,15 @@
 package cards
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/nencds/nencds/fhirmap"
+)
 
 // Topic nen-outside-algorithm — the source's algorithm does not cover this patient.
 //
-// When: a confirmed, active, malignant NEN that is NET G3, MiNEN, a lung or thymus NET
+// When: two or more active, confirmed NEN primaries of different sites (not merged into
+// one picture, docs/clinical.md §2); or a confirmed, active, malignant NEN that is NET G3, MiNEN, a lung or thymus NET
 // (a lung or thymus NEC follows the NEC branch, docs/clinical.md §3), or a NEC with
 // ECOG ≥ 3 (Config.ECOGOutsideAlgorithm; a Karnofsky score by its ECOG equivalent:
 // KPS 40 is ECOG 3).
@@ -21,6 +26,9 @@ func ruleOutsideAlgorithm(e *eval) []draftCard {
 	var why, options string
 	src := e.cfg.Guidelines.ESMO
 	switch {
+	case len(e.p.MultiplePrimaries) > 1:
+		why = "two or more active NEN primaries (" + primariesText(e.p) + ")"
+		options = "Options for discussion (information only): each primary is classified and staged on its own; the cards do not merge them into one picture."
 	case e.cls.Category == CatMiNEN:
 		why = "MiNEN (mixed neuroendocrine–non-neuroendocrine neoplasm)"
 		options = "Options for discussion (information only): treatment is usually directed at the most aggressive component."
@@ -55,4 +63,18 @@ func ruleOutsideAlgorithm(e *eval) []draftCard {
 		guideline:   src,
 		suggestions: sugg,
 	}}
+}
+
+// primariesText names the active primaries by site and reference.
+func primariesText(p *fhirmap.Picture) string {
+	var parts []string
+	for _, ref := range p.MultiplePrimaries {
+		for _, d := range p.Diagnoses {
+			if d.Ref == ref {
+				parts = append(parts, siteText(d.Site))
+				break
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
 }

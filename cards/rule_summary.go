@@ -1,6 +1,7 @@
 package cards
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/nencds/nencds/fhirmap"
@@ -21,7 +22,11 @@ func ruleSummary(e *eval) []draftCard {
 		return nil
 	}
 	site := summarySite(e.p)
-	summary := string(e.cls.Category) + ", " + siteText(site) + ", " + extentText(e.p)
+	where := siteText(site)
+	if len(e.p.MultiplePrimaries) > 1 {
+		where = "active primaries: " + primariesText(e.p)
+	}
+	summary := string(e.cls.Category) + ", " + where + ", " + extentText(e.p)
 	if !e.malignant {
 		summary = "Benign carcinoid tumour (D3A), " + siteText(site)
 	}
@@ -36,6 +41,7 @@ func ruleSummary(e *eval) []draftCard {
 		facts = append(facts, diagnosisFact(d))
 	}
 	facts = append(facts, e.classFacts()...)
+	facts = append(facts, historyFacts(e.p)...)
 	for _, s := range e.p.Secondaries {
 		facts = append(facts, conditionFact("Metastasis ("+string(s.Location)+")", s.ConditionFact))
 	}
@@ -95,4 +101,39 @@ func notesMarkdown(notes []fhirmap.Note) string {
 		}
 	}
 	return b.String()
+}
+
+// historyFacts list the tumours that are history (resolved, inactive, remission): they
+// are shown, never used for the category, site or extent (docs/clinical.md §2).
+func historyFacts(p *fhirmap.Picture) []fact {
+	if p.History == nil {
+		return nil
+	}
+	var fs []fact
+	for _, t := range p.Tumours {
+		if t.Index {
+			continue
+		}
+		for _, d := range p.History.Diagnoses {
+			if d.Ref != t.Ref {
+				continue
+			}
+			v := d.Text
+			if v == "" {
+				v = firstCode(d.Codes)
+			}
+			v += " (" + siteText(t.Site)
+			if t.ClinicalStatus != "" {
+				v += ", " + t.ClinicalStatus
+			}
+			if !t.Abatement.IsZero() {
+				v += " " + t.Abatement.UTC().Format("2006-01-02")
+			}
+			if n := len(t.Members); n > 0 {
+				v += fmt.Sprintf("; %d earlier result(s) kept with it", n)
+			}
+			fs = append(fs, fact{"Earlier tumour (history, not used)", v + ")", d.Source})
+		}
+	}
+	return fs
 }

@@ -17,6 +17,8 @@ type mapper struct {
 	meds        []pendingMed
 	sstrObs     []sstrObservation
 	sstrReports []pendingSSTR
+	// links are what each resource says about the tumour it belongs to (tumours.go).
+	links map[string]*links
 }
 
 func newMapper(in Input) *mapper {

@@ -128,6 +128,15 @@ func (m *mapper) observation(r rawRes) {
 	if o.Specimen != nil {
 		specimen = normRef(str(o.Specimen.Reference))
 	}
+	if specimen != "" || len(o.Focus) > 0 {
+		l := m.link(r.ref)
+		l.specimen = specimen
+		for _, f := range o.Focus {
+			if ref := normRef(str(f.Reference)); ref != "" {
+				l.focus = append(l.focus, ref)
+			}
+		}
+	}
 	if study {
 		m.sstrStudyObservation(r, o, src)
 		return

@@ -18,7 +18,9 @@
 // other classification inputs, TNM, markers, labs, fitness; Ki67Grade and
 // MitoticGrade), reports.go (SSTR, CT/MRI and hepatic panel reports), therapies.go, procedures.go
 // (procedures, open orders, and the derivations made once everything is read:
-// extent, grade-label mismatches, conflicts, newest-first order).
+// extent, grade-label mismatches, conflicts, newest-first order), tumours.go (the
+// tumours on record: the index tumour the top-level lists describe, and the history
+// tumours whose facts are kept apart).
 package fhirmap
 
 import "time"
@@ -95,7 +97,20 @@ type Picture struct {
 	At        time.Time `json:"at"` // the injected evaluation time
 	Patient   Patient   `json:"patient"`
 
-	// Diagnoses are the NEN primary tumour conditions (entered-in-error and refuted left out).
+	// Tumours are the NEN primaries on record, the index tumour (the one the cards are
+	// about) first, then the history tumours (resolved, inactive, remission). Every
+	// fact list below describes the index tumour; the facts of the history tumours are
+	// in History (see tumours.go).
+	Tumours []Tumour `json:"tumours,omitempty"`
+	// History holds the facts of the history tumours (nil when there are none).
+	History *History `json:"history,omitempty"`
+	// MultiplePrimaries are the references of two or more active, confirmed NEN
+	// primaries of different sites: not one tumour, so no merged treatment picture
+	// (MDT review).
+	MultiplePrimaries []string `json:"multiplePrimaries,omitempty"`
+
+	// Diagnoses are the NEN primary tumour conditions of the index tumour
+	// (entered-in-error and refuted left out).
 	Diagnoses []Diagnosis `json:"diagnoses,omitempty"`
 	// Secondaries are the secondary (metastatic) site conditions.
 	Secondaries []Secondary `json:"secondaries,omitempty"`
@@ -473,6 +488,12 @@ type Procedure struct {
 	Kind  ProcedureKind `json:"kind"`
 	Codes []Coding      `json:"codes,omitempty"`
 	Text  string        `json:"text,omitempty"`
+	// Reasons are the Conditions of Procedure.reasonReference.
+	Reasons []string `json:"reasons,omitempty"`
+	// Site is where the procedure was done (bodySite, else the words of a resection).
+	Site Site `json:"site,omitempty"`
+	// MatchedBy says how a resection was recognised: "code", "display" or "text".
+	MatchedBy string `json:"matchedBy,omitempty"`
 }
 
 // OpenOrder is an open ServiceRequest or Task (draft, active, on-hold, requested,

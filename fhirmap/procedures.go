@@ -2,6 +2,7 @@ package fhirmap
 
 import (
 	"cmp"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -51,14 +52,64 @@ func procedureKind(cc *fhir.CodeableConcept, used []fhir.CodeableConcept) (Proce
 	case containsAny(w, "external beam", "ebrt", "stereotactic body radiation", "sbrt", "palliative radiotherapy") ||
 		(containsAny(w, "radiotherapy", "radiation therapy") && !containsAny(w, "radionuclide", "radioembol", "radioligand")):
 		return ProcEBRT, codes, true
-	case containsAny(w, "liver", "hepat", "metastasectomy", "metastas", "biopsy", "lymphadenectomy only"):
-		return "", codes, false
-	case containsAny(w, "resection", "pancreatectomy", "pancreaticoduodenectomy", "whipple", "enucleation",
-		"hemicolectomy", "colectomy", "enterectomy", "gastrectomy", "appendectomy", "appendicectomy",
-		"ileocecectomy", "ileocaecal resection", "small bowel resection", "lobectomy", "anterior resection"):
+	case isResection(w):
 		return ProcPrimaryResection, codes, true
 	}
 	return "", codes, false
+}
+
+// reShortResection are the abbreviations of endoscopic and transanal resection, read
+// as whole words only.
+var reShortResection = regexp.MustCompile(`\b(esd|emr|eftr|tem|tamis)\b`)
+
+// isResection recognises a resection of the primary in words (docs/clinical.md §2):
+// endoscopic resection (ESD, EMR, polypectomy), the -ectomy of the organ segment,
+// Whipple, enucleation, an excision or resection. A biopsy is not a resection, and
+// surgery of the liver or of metastases is not a resection of the primary.
+func isResection(w string) bool {
+	if containsAny(w, "liver", "hepat", "metastasectomy", "metastas", "biopsy", "lymphadenectomy only") {
+		return false
+	}
+	if containsAny(w, "excision") && (resectionSite(w) != SiteUnknown || containsAny(w, "tumour", "tumor", "lesion", "polyp", "carcinoid", "neuroendocrine")) {
+		return true // an excision of the organ or of the tumour, not of any lesion
+	}
+	return reShortResection.MatchString(w) || containsAny(w, "resection", "submucosal dissection", "mucosectomy", "polypectomy",
+		"pancreatectomy", "pancreaticoduodenectomy", "whipple", "enucleation",
+		"hemicolectomy", "colectomy", "sigmoidectomy", "proctectomy", "proctocolectomy", "enterectomy", "ileectomy", "jejunectomy",
+		"duodenectomy", "gastrectomy", "appendectomy", "appendicectomy", "ileocecectomy", "ileocaecectomy",
+		"lobectomy", "pneumonectomy", "segmentectomy", "bilobectomy", "thymectomy", "nephrectomy")
+}
+
+// resectionSite reads the organ of a resection from its words (no site: unknown).
+func resectionSite(w string) Site {
+	switch {
+	case containsAny(w, "rectal", "rectum", "proctectomy", "transanal", "anterior resection"):
+		return SiteRectum
+	case containsAny(w, "pancrea", "whipple"):
+		return SitePancreas
+	case containsAny(w, "append"):
+		return SiteAppendix
+	case containsAny(w, "ileum", "ileal", "jejun", "duoden", "small bowel", "small intestine", "enterectomy", "ileectomy", "ileocec", "ileocaec"):
+		return SiteSmallIntestine
+	case containsAny(w, "colon", "colectomy", "sigmoid", "caecum", "cecum"):
+		return SiteColon
+	case containsAny(w, "gastr", "stomach"):
+		return SiteStomach
+	case containsAny(w, "lung", "lobectomy", "pneumonectomy", "segmentectomy", "bronch"):
+		return SiteLung
+	case containsAny(w, "thym"):
+		return SiteThymus
+	}
+	return SiteUnknown
+}
+
+// resectionMatchedBy says whether a resection was recognised from the text of the
+// procedure or from the display of its (local) code.
+func resectionMatchedBy(cc *fhir.CodeableConcept) string {
+	if cc != nil && isResection(strings.ToLower(str(cc.Text))) {
+		return "text"
+	}
+	return "display"
 }
 
 func (m *mapper) procedure(r rawRes) {
@@ -90,8 +141,28 @@ func (m *mapper) procedure(r rawRes) {
 		m.note(NoteSkipped, r.ref, "Procedure skipped: status "+st+" (not done)")
 		return
 	}
+	if kind == ProcPrimaryResection && st != "completed" {
+		// Only a completed resection removed the primary (docs/clinical.md §2).
+		m.note(NoteSkipped, r.ref, "resection not counted: status "+st+" (not completed)")
+		return
+	}
 	date := firstDate(pr.PerformedDateTime, periodStart(pr.PerformedPeriod))
 	p := Procedure{Source: m.source(r, date, st), Kind: kind, Codes: codes, Text: ccText(pr.Code)}
+	for _, rr := range pr.ReasonReference {
+		if ref := normRef(str(rr.Reference)); ref != "" {
+			p.Reasons = append(p.Reasons, ref)
+		}
+	}
+	if kind == ProcPrimaryResection {
+		var sites []matched
+		for i := range pr.BodySite {
+			sites = append(sites, conceptsOf(&pr.BodySite[i])...)
+		}
+		if p.Site = siteFromBodySite(pr.BodySite, sites); p.Site == SiteUnknown {
+			p.Site = resectionSite(ccWords(pr.Code))
+		}
+		p.MatchedBy = resectionMatchedBy(pr.Code)
+	}
 	m.p.Procedures = append(m.p.Procedures, p)
 }
 
@@ -184,6 +255,7 @@ func (m *mapper) finish() {
 	sortNewest(m.p.UnidentifiedMedications, func(d Source) Source { return d })
 	sortNewest(m.p.Procedures, func(d Procedure) Source { return d.Source })
 	sortNewest(m.p.OpenOrders, func(d OpenOrder) Source { return d.Source })
+	m.tumours()
 	m.extent()
 	m.gradeMismatches()
 	m.conflicts()

@@ -77,6 +77,7 @@ func (m *mapper) diagnosticReport(r rawRes) {
 		m.unreadable(r, err)
 		return
 	}
+	m.reportLinks(r, d)
 	sstr := isSSTRStudy(&d.Code)
 	modality, codes := "", []Coding(nil)
 	var panel *matched
@@ -398,5 +399,30 @@ func (m *mapper) readSSTRText(img *SSTRImaging, text string) {
 		img.Evidence = strings.Join(evidence, "; ")
 		img.Caveat = joinCaveat(img.Caveat, CaveatTextDerived)
 		m.note(NoteCaveat, ref, "SSTR result "+string(res)+" read from the report text ("+strconv.Quote(img.Evidence)+")")
+	}
+}
+
+// reportLinks records which results a usable report lists and its specimen, whatever
+// the report is: a pathology report ties its Ki-67, grade and differentiation to one
+// tumour (docs/clinical.md §2).
+func (m *mapper) reportLinks(r rawRes, d fhir.DiagnosticReport) {
+	switch r.status() {
+	case "entered-in-error", "cancelled", "":
+		return
+	}
+	spec := ""
+	for _, s := range d.Specimen {
+		if spec = normRef(str(s.Reference)); spec != "" {
+			break
+		}
+	}
+	if spec != "" {
+		m.link(r.ref).specimen = spec
+	}
+	for _, res := range d.Result {
+		if ref := normRef(str(res.Reference)); ref != "" {
+			l := m.link(ref)
+			l.reports = append(l.reports, r.ref)
+		}
 	}
 }

@@ -50,6 +50,9 @@ type Evaluator struct {
 type Result struct {
 	Response     cards.Response
 	Dispositions map[string]Disposition
+	// Picture is what fhirmap understood (nil when the request failed before mapping);
+	// `nencds eval -text` shows its tumours.
+	Picture *fhirmap.Picture
 }
 
 // Run evaluates a validated request for the authenticated client.
@@ -68,13 +71,13 @@ func (e *Evaluator) Run(ctx context.Context, req *Request, client auth.Client) (
 		}
 		return out, err
 	}
-	resp, err := evaluate(ctx, e.Stage, e.Engine, fhirmap.Input{
+	pic, resp, err := evaluate(ctx, e.Stage, e.Engine, fhirmap.Input{
 		PatientID: req.PatientView.PatientID,
 		At:        e.now(),
 		Documents: res.Documents,
 		Notes:     res.Notes,
 	}, req.Orders)
-	return &Result{Response: resp, Dispositions: res.Dispositions}, err
+	return &Result{Response: resp, Dispositions: res.Dispositions, Picture: pic}, err
 }
 
 func (e *Evaluator) now() time.Time {
@@ -87,18 +90,25 @@ func (e *Evaluator) now() time.Time {
 // Evaluate maps the documents of one patient and applies the rules. Errors are KindInvalid
 // (a document that is not a FHIR resource); the cards are never nil.
 func Evaluate(engine *cards.Engine, in fhirmap.Input) (cards.Response, error) {
+	_, resp, err := evaluate(context.Background(), nil, engine, in, nil)
+	return resp, err
+}
+
+// EvaluatePicture is Evaluate that also returns the Picture the cards were made from
+// (nil on error).
+func EvaluatePicture(engine *cards.Engine, in fhirmap.Input) (*fhirmap.Picture, cards.Response, error) {
 	return evaluate(context.Background(), nil, engine, in, nil)
 }
 
 // evaluate maps the documents and applies the patient-view rules, or, when orders is
 // set (order-select, order-sign), the order checks of its drafts.
-func evaluate(ctx context.Context, stage StageFunc, engine *cards.Engine, in fhirmap.Input, orders *cards.Orders) (cards.Response, error) {
+func evaluate(ctx context.Context, stage StageFunc, engine *cards.Engine, in fhirmap.Input, orders *cards.Orders) (*fhirmap.Picture, cards.Response, error) {
 	_, end := stage.start(ctx, StageMapping, "")
 	pic, err := fhirmap.Map(in)
 	if err != nil {
 		err = &Error{Kind: KindInvalid, Msg: "prefetch holds a document that is not a FHIR resource", Err: err}
 		end(err)
-		return cards.Response{Cards: []cards.Card{}}, err
+		return nil, cards.Response{Cards: []cards.Card{}}, err
 	}
 	end(nil)
 	_, end = stage.start(ctx, StageRules, "")
@@ -112,7 +122,7 @@ func evaluate(ctx context.Context, stage StageFunc, engine *cards.Engine, in fhi
 	if resp.Cards == nil {
 		resp.Cards = []cards.Card{}
 	}
-	return resp, nil
+	return pic, resp, nil
 }
 
 // SequentialIDs returns a deterministic id source for tests and goldens: UUID-shaped ids

@@ -74,7 +74,7 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	resp, err := evaluateFile(ctx, data, now, *patient, rules)
+	pic, resp, err := evaluateFile(ctx, data, now, *patient, rules)
 	if err != nil {
 		return err
 	}
@@ -84,6 +84,9 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			len(resp.Invalid), strings.Join(resp.Invalid, ", "))
 	}
 	if *text {
+		if err := writeTumours(stdout, pic); err != nil {
+			return err
+		}
 		return writeText(stdout, resp)
 	}
 	var buf bytes.Buffer
@@ -97,43 +100,44 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return err
 }
 
-// evaluateFile evaluates a CDS Hooks request or a FHIR document at now.
-func evaluateFile(ctx context.Context, data []byte, now time.Time, patientID string, rules cards.Config) (cards.Response, error) {
+// evaluateFile evaluates a CDS Hooks request or a FHIR document at now; it returns the
+// Picture too (for the text report's tumours).
+func evaluateFile(ctx context.Context, data []byte, now time.Time, patientID string, rules cards.Config) (*fhirmap.Picture, cards.Response, error) {
 	var probe struct {
 		ResourceType string `json:"resourceType"`
 		Hook         string `json:"hook"`
 	}
 	if err := hooks.DecodeJSON(data, evalLimits, &probe); err != nil {
-		return cards.Response{}, err
+		return nil, cards.Response{}, err
 	}
 	engine := cards.NewEngine(rules, nil) // nil: random version-4 uuids
 	switch {
 	case probe.Hook != "":
 		req, err := hooks.DecodeRequest(data, evalLimits)
 		if err != nil {
-			return cards.Response{}, err
+			return nil, cards.Response{}, err
 		}
 		svc, ok := hooks.ServiceForHook(req.Hook)
 		if !ok {
-			return cards.Response{}, fmt.Errorf("no nencds service answers hook %q", req.Hook)
+			return nil, cards.Response{}, fmt.Errorf("no nencds service answers hook %q", req.Hook)
 		}
 		if err := req.Validate(svc); err != nil {
-			return cards.Response{}, err
+			return nil, cards.Response{}, err
 		}
 		ev := &hooks.Evaluator{Engine: engine, Resolver: &hooks.Resolver{}, Now: func() time.Time { return now }}
 		res, err := ev.Run(ctx, req, auth.Client{})
 		if err != nil {
-			return cards.Response{}, err
+			return nil, cards.Response{}, err
 		}
-		return res.Response, nil
+		return res.Picture, res.Response, nil
 	case probe.ResourceType != "":
 		if patientID == "" {
 			patientID = hooks.PatientIDOf(data)
 		}
 		if patientID == "" {
-			return cards.Response{}, errors.New("no Patient in the document: give -patient ID")
+			return nil, cards.Response{}, errors.New("no Patient in the document: give -patient ID")
 		}
-		return hooks.Evaluate(engine, fhirmap.Input{PatientID: patientID, At: now, Documents: []json.RawMessage{data}})
+		return hooks.EvaluatePicture(engine, fhirmap.Input{PatientID: patientID, At: now, Documents: []json.RawMessage{data}})
 	}
-	return cards.Response{}, errors.New("the file is neither a CDS Hooks request (no hook) nor a FHIR resource (no resourceType)")
+	return nil, cards.Response{}, errors.New("the file is neither a CDS Hooks request (no hook) nor a FHIR resource (no resourceType)")
 }
