@@ -436,3 +436,19 @@ func TestAlgorithmBranch(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordReadFails: when a read of the record fails, the page says which and shows no
+// picture and no card (never a picture of part of the record).
+func TestRecordReadFails(t *testing.T) {
+	t.Parallel()
+	ehr := fixtureEHR(t)
+	ehr.FailSearches("Observation")
+	_, srv := appServer(t, ehr, nil)
+	resp, body := get(t, browser(t), launchURL(srv, ehr, ehr.Launch("")))
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "Observation: the FHIR server answered HTTP 500") {
+		t.Errorf("status %d:\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, `id="category"`) || strings.Contains(body, "<svg") {
+		t.Error("a picture was shown from part of the record")
+	}
+}

@@ -45,6 +45,7 @@ type Server struct {
 	patient   json.RawMessage
 
 	mu        sync.Mutex
+	failing   map[string]bool   // resource types whose search answers 500
 	launches  map[string]string // launch id → appContext
 	codes     map[string]grant
 	tokens    map[string]bool
@@ -105,6 +106,16 @@ func (s *Server) Launch(appContext string) string {
 	s.launches[id] = appContext
 	s.mu.Unlock()
 	return id
+}
+
+// FailSearches makes the searches of resourceType answer 500.
+func (s *Server) FailSearches(resourceType string) {
+	s.mu.Lock()
+	if s.failing == nil {
+		s.failing = map[string]bool{}
+	}
+	s.failing[resourceType] = true
+	s.mu.Unlock()
 }
 
 // RevokeTokens invalidates every issued token: the FHIR endpoints then answer 401.
@@ -255,6 +266,13 @@ func (s *Server) fhir(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/fhir+json")
 		w.Write(s.patient)
+		return
+	}
+	s.mu.Lock()
+	failing := s.failing[path]
+	s.mu.Unlock()
+	if failing {
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"resourceType": "OperationOutcome", "issue": []any{map[string]string{"severity": "error", "code": "exception"}}})
 		return
 	}
 	if strings.Contains(path, "/") || r.URL.Query().Get("patient") != s.patientID {
