@@ -1,8 +1,10 @@
 // Package cards holds the NEN treatment guideline as reviewable rules: one rule per topic
 // code (the rule_*.go files, each with its When/Then in plain words and its guideline
 // reference), reading the fhirmap.Picture and producing CDS Hooks cards with draft orders
-// (MedicationRequest, ServiceRequest) and monitoring tasks (Task). The clinical
-// specification is docs/clinical.md; docs/rules.md is the reviewer's guide.
+// (MedicationRequest, ServiceRequest) and monitoring tasks (Task); and the order checks
+// of order-select / order-sign (orders.go and one order_*.go per check, topic
+// order-check). The clinical specification is docs/clinical.md; docs/rules.md is the
+// reviewer's guide.
 // Rules never read the clock: the evaluation time is Picture.At.
 package cards
 
