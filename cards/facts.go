@@ -122,6 +122,9 @@ func conditionFact(label string, c fhirmap.ConditionFact) fact {
 }
 
 func therapyFact(t fhirmap.Therapy) fact {
+	if t.Administrations > 0 {
+		return fact{"Therapy", t.Drug + " (" + administeredText(t) + ")", t.Source}
+	}
 	state := "past"
 	if t.Active {
 		state = "active"
@@ -137,6 +140,36 @@ func therapyFact(t fhirmap.Therapy) fact {
 		v += ", recognised from the text"
 	}
 	return fact{"Therapy", v + ")", t.Source}
+}
+
+// administeredText says what doses a course given in clinic holds (fhirmap: a course of
+// MedicationAdministrations): "4 doses, 2025-07-01 to 2025-09-02", "given 2026-05-11,
+// current", "being given since 2026-06-01".
+func administeredText(t fhirmap.Therapy) string {
+	day := func(d time.Time) string { return d.UTC().Format("2006-01-02") }
+	var v string
+	switch {
+	case (t.Status == "in-progress" || t.Status == "on-hold") && !t.Start.IsZero() && t.End.IsZero():
+		v = "being given since " + day(t.Start)
+		if t.Status == "on-hold" {
+			v = "on hold, given since " + day(t.Start)
+		}
+	case t.Administrations == 1 && !t.Start.IsZero():
+		v = "given " + day(t.Start)
+	case t.Administrations > 1 && !t.Start.IsZero() && !t.End.IsZero():
+		v = strconv.Itoa(t.Administrations) + " doses, " + day(t.Start) + " to " + day(t.End)
+	case t.Administrations > 1:
+		v = strconv.Itoa(t.Administrations) + " doses given"
+	default:
+		v = "given, date unknown"
+	}
+	if t.Active {
+		v += ", current"
+	}
+	if t.MatchedBy == "text" {
+		v += ", recognised from the text"
+	}
+	return v
 }
 
 // ecogFact names the performance status as recorded: "ECOG 2" as the number; a
