@@ -15,14 +15,14 @@ func TestHelpExitsZero(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"-h"}, {"-help"}, {"--help"}, {"-dev", "-h"},
-		{"eval", "-h"}, {"eval", "--help"},
+		{"eval", "-h"}, {"eval", "--help"}, {"demo-ehr", "-h"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), args, env(nil), strings.NewReader(""), &stdout, &stderr, nil)
 		if code := cli.ExitCode(err); code != 0 {
 			t.Errorf("nencds %s: exit status %d (%v); want 0", strings.Join(args, " "), code, err)
 		}
-		if args[0] == "eval" && !strings.Contains(stderr.String(), "usage: nencds eval") {
+		if sub := args[0]; !strings.HasPrefix(sub, "-") && !strings.Contains(stderr.String(), "usage: nencds "+sub) {
 			t.Errorf("nencds %s printed no usage: %q", strings.Join(args, " "), stderr.String())
 		}
 	}
@@ -50,7 +50,7 @@ func TestVersion(t *testing.T) {
 // the -version flag.
 func TestUsageNamesSubcommands(t *testing.T) {
 	t.Parallel()
-	for _, want := range []string{"nencds eval", "nencds -version"} {
+	for _, want := range []string{"nencds eval", "nencds demo-ehr", "nencds -version"} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("usage lacks %q:\n%s", want, usage)
 		}

@@ -140,6 +140,7 @@ var settings = []setting{
 // usage heads the -h output of the server; the flags follow.
 const usage = `usage: nencds [flags]              serve the CDS Hooks services
        nencds eval [flags] FILE|-   evaluate a CDS Hooks request or a FHIR Bundle from a file (nencds eval -h)
+       nencds demo-ehr [flags] FILE a fixture EHR on loopback to try the SMART app with nencds -dev (nencds demo-ehr -h)
        nencds -version              print the module version and the commit
 
 Each setting is a flag and an environment variable (in brackets); the flag wins.
