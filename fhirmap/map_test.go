@@ -421,6 +421,8 @@ func TestExtent(t *testing.T) {
 			Extent{Status: ExtentLocallyAdvanced, Evidence: []string{"Condition/c"}}},
 		{"unresectable is not distant: metastases still decide", []string{resect("r", `"valueString":"unresectable"`), cond("l", sysICD10CM, "C7B.02", "")},
 			Extent{Status: ExtentDistant, Evidence: []string{"Condition/l"}, Liver: true}},
+		{"negated: not locally advanced", []string{resect("r", `"valueString":"resectable, not locally advanced"`)}, Extent{Status: ExtentUnknown}},
+		{"negated: no evidence of unresectable disease", []string{cond("c", sysICD10CM, "C25.4", `"note":[{"text":"No evidence of unresectable disease; M0"}]`)}, Extent{Status: ExtentUnknown}},
 		{"a non-NEN condition's words are not read", []string{cond("x", sysICD10CM, "I10", `"note":[{"text":"inoperable"}]`)}, Extent{Status: ExtentUnknown}},
 	}
 	for _, tt := range tests {

@@ -462,11 +462,35 @@ func (m *mapper) readResectability(v obsValue, src Source) {
 func unresectableWords(text string) string {
 	t := strings.ToLower(text)
 	for _, w := range []string{"unresectable", "non-resectable", "nonresectable", "not resectable", "irresectable", "inoperable", "locally advanced", "locally-advanced"} {
-		if strings.Contains(t, w) {
-			return w
+		for from := 0; ; {
+			i := strings.Index(t[from:], w)
+			if i < 0 {
+				break
+			}
+			i += from
+			if !negated(t[:i]) {
+				return w
+			}
+			from = i + len(w)
 		}
 	}
 	return ""
+}
+
+// negated reports words that deny what follows them ("not locally advanced", "no
+// evidence of unresectable disease"), looking at the few words just before it.
+func negated(before string) bool {
+	f := strings.Fields(before)
+	if len(f) > 4 {
+		f = f[len(f)-4:]
+	}
+	for _, w := range f {
+		switch strings.Trim(w, ",;:.()") {
+		case "not", "no", "non", "without", "neither", "nor", "rather":
+			return true
+		}
+	}
+	return false
 }
 
 // numeric reads a quantity, integer or plain-number string.
