@@ -452,3 +452,51 @@ func TestRecordReadFails(t *testing.T) {
 		t.Error("a picture was shown from part of the record")
 	}
 }
+
+// TestTumours: the page lists the picture's tumours, the index tumour first and the
+// history tumours marked, with the history facts marked too.
+func TestTumours(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../testdata/requests/nec-active-with-resolved-net-history.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req struct {
+		Context  struct{ PatientID string }
+		Prefetch map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatal(err)
+	}
+	var docs []json.RawMessage
+	for _, v := range req.Prefetch {
+		docs = append(docs, v)
+	}
+	p, err := fhirmap.Map(fhirmap.Input{PatientID: req.Context.PatientID, At: testNow, Documents: docs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Tumours) < 2 {
+		t.Fatalf("fixture has %d tumours, want an index and a history tumour", len(p.Tumours))
+	}
+	pg := buildPage(p, cards.NewEngine(cards.DefaultConfig(), nil).Evaluate(p), "")
+	if len(pg.Tumours) != len(p.Tumours) || !pg.Tumours[0].Index || !strings.HasPrefix(pg.Tumours[0].Role, "index") {
+		t.Fatalf("tumours %+v", pg.Tumours)
+	}
+	history := false
+	for _, tu := range pg.Tumours[1:] {
+		history = history || tu.Role == "history"
+	}
+	if !history {
+		t.Errorf("no history tumour in %+v", pg.Tumours)
+	}
+	if p.History != nil && len(p.History.Ki67)+len(p.History.Procedures)+len(p.History.GradeLabels) > 0 {
+		found := false
+		for _, f := range pg.Facts {
+			found = found || strings.HasPrefix(f.What, "History tumour: ")
+		}
+		if !found {
+			t.Error("the history facts are not marked")
+		}
+	}
+}

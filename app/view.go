@@ -24,17 +24,23 @@ type page struct {
 	Site            string
 	Extent          string
 	Incomplete      []string
-	Tumours         []tumour
-	Facts           []fact
-	Notes           []note
-	Timeline        timeline
-	Algorithm       algorithm
-	Cards           []cardView
-	Focus           string // the topic of the card the app was opened from
+	// MultiplePrimaries are two or more active primaries of different sites (MDT).
+	MultiplePrimaries []string
+	Tumours           []tumour
+	Facts             []fact
+	Notes             []note
+	Timeline          timeline
+	Algorithm         algorithm
+	Cards             []cardView
+	Focus             string // the topic of the card the app was opened from
 }
 
+// tumour is one NEN primary of fhirmap.Picture.Tumours (the index tumour first, then
+// further active primaries and history tumours), with its metastases.
 type tumour struct {
-	Kind, Label, Site, Status, Since, Ref string
+	Role, Label, Site, Status, Since, Until, Ref string
+	Index                                        bool
+	Metastases                                   []string
 }
 
 type fact struct {
@@ -100,18 +106,18 @@ func buildPage(p *fhirmap.Picture, resp cards.Response, focus string) page {
 		if pg.Site == "" && d.Site != fhirmap.SiteUnknown {
 			pg.Site = siteText(d.Site)
 		}
-		pg.Tumours = append(pg.Tumours, tumour{
-			Kind: "primary", Label: orDash(d.Text), Site: siteText(d.Site), Status: conditionStatus(d.ConditionFact),
-			Since: dateOf(d.Source), Ref: d.Ref,
-		})
 	}
-	for _, s := range p.Secondaries {
-		pg.Tumours = append(pg.Tumours, tumour{
-			Kind: "metastasis", Label: orDash(s.Text), Site: string(s.Location), Status: conditionStatus(s.ConditionFact),
-			Since: dateOf(s.Source), Ref: s.Ref,
-		})
+	pg.Tumours = tumours(p)
+	pg.MultiplePrimaries = p.MultiplePrimaries
+	pg.Facts = facts(p, "")
+	if h := p.History; h != nil {
+		// The facts of the history tumours, marked: never used by the classification.
+		pg.Facts = append(pg.Facts, facts(&fhirmap.Picture{
+			Ki67: h.Ki67, Mitoses: h.Mitoses, GradeLabels: h.GradeLabels, Morphologies: h.Morphologies,
+			Differentiation: h.Differentiation, TNM: h.TNM, SSTR: h.SSTR, DiseaseStatus: h.DiseaseStatus, Procedures: h.Procedures,
+		}, "History tumour: ")...)
+		slices.SortStableFunc(pg.Facts, func(a, b fact) int { return b.when.Compare(a.when) })
 	}
-	pg.Facts = facts(p)
 	for _, n := range append(slices.Clone(p.Notes), cl.Notes...) {
 		pg.Notes = append(pg.Notes, note{Kind: string(n.Kind), Ref: n.Ref, Text: n.Text})
 	}
@@ -227,11 +233,69 @@ func dateOf(s fhirmap.Source) string {
 
 func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// facts lists the facts of the picture with their dates, newest first.
-func facts(p *fhirmap.Picture) []fact {
+// tumours lists the tumours of the picture with their metastases.
+func tumours(p *fhirmap.Picture) []tumour {
+	text := map[string]string{}
+	secs := slices.Clone(p.Secondaries)
+	for _, d := range p.Diagnoses {
+		text[d.Ref] = d.Text
+	}
+	if p.History != nil {
+		for _, d := range p.History.Diagnoses {
+			text[d.Ref] = d.Text
+		}
+	}
+	var out []tumour
+	for _, tu := range p.Tumours {
+		t := tumour{
+			Role: "history", Label: orDash(text[tu.Ref]), Site: siteText(tu.Site), Ref: tu.Ref, Index: tu.Index,
+			Status: conditionStatus(fhirmap.ConditionFact{ClinicalStatus: tu.ClinicalStatus, VerificationStatus: tu.VerificationStatus}),
+			Since:  dayOf(tu.Onset), Until: dayOf(tu.Abatement),
+		}
+		switch {
+		case tu.Index:
+			t.Role = "index: the cards are about it"
+		case slices.Contains(p.MultiplePrimaries, tu.Ref):
+			t.Role = "further active primary"
+		}
+		var mine []fhirmap.Secondary
+		if tu.Index {
+			mine = secs
+		} else if p.History != nil {
+			for _, s := range p.History.Secondaries {
+				if slices.ContainsFunc(tu.Members, func(m fhirmap.Member) bool { return m.Ref == s.Ref }) {
+					mine = append(mine, s)
+				}
+			}
+		}
+		for _, s := range mine {
+			t.Metastases = append(t.Metastases, string(s.Location)+" ("+dateOf(s.Source)+", "+s.Ref+")")
+		}
+		out = append(out, t)
+	}
+	if len(p.Tumours) == 0 && len(secs) > 0 {
+		t := tumour{Role: "metastases without a primary on record", Label: "–", Site: "–", Status: "–", Since: "–", Until: "–"}
+		for _, s := range secs {
+			t.Metastases = append(t.Metastases, string(s.Location)+" ("+dateOf(s.Source)+", "+s.Ref+")")
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func dayOf(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+// facts lists the facts of the picture with their dates, newest first; prefix marks
+// every label (the history tumours' facts).
+func facts(p *fhirmap.Picture, prefix string) []fact {
 	var out []fact
 	add := func(s fhirmap.Source, what, value string) {
-		out = append(out, fact{Date: dateOf(s), What: what, Value: value, Ref: s.Ref, Caveat: s.Caveat, when: s.Date})
+		out = append(out, fact{Date: dateOf(s), What: prefix + what, Value: value, Ref: s.Ref, Caveat: s.Caveat, when: s.Date})
 	}
 	for _, k := range p.Ki67 {
 		v := num(k.Percent) + " %"
