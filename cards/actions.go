@@ -39,9 +39,9 @@ func (e *eval) hepaticActions(what string, cycleDays int, baseline bool) []Actio
 		out = append(out, e.drafts.service(codes, "Hepatic function panel", "Draft order: hepatic function panel (baseline before "+what+")"))
 	}
 	if !e.openTask(codes) {
-		out = append(out, e.drafts.monitoringTask(codes, "Hepatic function panel each cycle",
-			fmt.Sprintf("Hepatic function panel before each cycle of %s (every %d days)", what, cycleDays),
-			cycleDays, e.cfg.TaskRepetitions))
+		v := every{N: cycleDays}
+		out = append(out, e.drafts.recurringTask(codes, "Hepatic function panel each cycle",
+			fmt.Sprintf("Hepatic function panel before each cycle of %s (%s)", what, v), v, e.cfg.TaskHorizonMonths))
 	}
 	return out
 }
@@ -62,17 +62,27 @@ func (e *eval) followUpActions(what string) []Action {
 	var out []Action
 	visit := []fhirCoding{orderCoding(OrderFollowUpVisit, "Oncology follow-up visit")}
 	if !e.openTask(visit) {
-		out = append(out, e.drafts.monitoringTask(visit, "Oncology follow-up visit",
-			fmt.Sprintf("Oncology follow-up visit every %d months on %s", e.cfg.FollowUpMonths, what),
-			monthsToDays(e.p.At, e.cfg.FollowUpMonths), e.cfg.TaskRepetitions))
+		out = append(out, e.followUpVisitTask(visit, what))
 	}
 	img := codingsOf("ct-abdomen-pelvis-contrast")
 	if !e.openTask(img) && e.openOrder([]string{"ct-abdomen-pelvis-contrast", "mri-abdomen"}) == nil {
-		out = append(out, e.drafts.monitoringTask(img, "Cross-sectional imaging (contrast CT or MRI)",
-			fmt.Sprintf("Contrast CT or MRI every %d months on %s", e.cfg.ImagingMonths, what),
-			monthsToDays(e.p.At, e.cfg.ImagingMonths), e.cfg.TaskRepetitions))
+		out = append(out, e.imagingTask(img, what))
 	}
 	return out
+}
+
+// followUpVisitTask is the recurring follow-up visit Task on treatment.
+func (e *eval) followUpVisitTask(visit []fhirCoding, what string) Action {
+	v := every{N: e.cfg.FollowUpMonths, Months: true}
+	return e.drafts.recurringTask(visit, "Oncology follow-up visit",
+		fmt.Sprintf("Oncology follow-up visit %s on %s", v, what), v, e.cfg.TaskHorizonMonths)
+}
+
+// imagingTask is the recurring cross-sectional imaging Task on treatment.
+func (e *eval) imagingTask(img []fhirCoding, what string) Action {
+	v := every{N: e.cfg.ImagingMonths, Months: true}
+	return e.drafts.recurringTask(img, "Cross-sectional imaging (contrast CT or MRI)",
+		fmt.Sprintf("Contrast CT or MRI %s on %s", v, what), v, e.cfg.TaskHorizonMonths)
 }
 
 // openTask reports an open order (ServiceRequest or Task) with one of the codings.

@@ -2,6 +2,7 @@ package cards
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,6 +48,16 @@ type Classification struct {
 	// Notes are data-quality notes found while classifying (e.g. a grade label that
 	// contradicts the Ki-67 value).
 	Notes []fhirmap.Note
+	// DiffConflicts are the differentiation facts that disagree (empty without a
+	// conflict): the card that asks for pathology review lists them as its facts.
+	DiffConflicts []DiffClaim
+}
+
+// DiffClaim is one differentiation on record: the value, how it was read and its source.
+type DiffClaim struct {
+	Value  fhirmap.Differentiation
+	From   string
+	Source fhirmap.Source
 }
 
 // Uncertain reports whether the classification may not drive a treatment suggestion.
@@ -283,7 +294,8 @@ func differentiation(p *fhirmap.Picture, c *Classification) (fhirmap.Differentia
 	if !conflict {
 		return cands[0].v, cands[0].src, cands[0].from
 	}
-	// Name every distinct fact once: value, how it was read, reference, date.
+	// Name every distinct fact once, as a clinician does (value, how it was read, date);
+	// the references are in the facts list (DiffConflicts), not in the sentence.
 	var named []string
 	seen := map[string]bool{}
 	for _, x := range cands {
@@ -291,18 +303,16 @@ func differentiation(p *fhirmap.Picture, c *Classification) (fhirmap.Differentia
 		if x.v == fhirmap.DiffPoor {
 			s = "poorly differentiated (" + x.from
 		}
-		if x.src.Ref != "" {
-			s += ", " + x.src.Ref
-		}
-		if x.src.DateText != "" {
-			s += ", " + x.src.DateText
-		} else if !x.src.Date.IsZero() {
-			s += ", " + x.src.Date.Format("2006-01-02")
+		if d := dateText(x.src); d != "" {
+			s += ", " + d
 		}
 		s += ")"
-		if !seen[s] {
-			seen[s] = true
-			named = append(named, s)
+		if !seen[s+x.src.Ref] {
+			seen[s+x.src.Ref] = true
+			if !slices.Contains(named, s) {
+				named = append(named, s)
+			}
+			c.DiffConflicts = append(c.DiffConflicts, DiffClaim{x.v, x.from, x.src})
 		}
 	}
 	c.Incomplete = append(c.Incomplete, "conflicting differentiation on record: "+strings.Join(named, " vs "))

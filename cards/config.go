@@ -53,9 +53,11 @@ type Config struct {
 	// ImagingMonths is the interval of cross-sectional imaging (CT or MRI) on active
 	// treatment. Default 6.
 	ImagingMonths int `json:"imagingMonths"`
-	// TaskRepetitions is restriction.repetitions of a recurring monitoring Task (how many
-	// occurrences the draft plans). Default 6.
-	TaskRepetitions int `json:"taskRepetitions"`
+	// TaskHorizonMonths is how far ahead a recurring monitoring Task plans: its
+	// restriction.period spans the whole occurrences of its interval that fit in this
+	// horizon, and restriction.repetitions counts them (every 3 months for 12 months: 4
+	// repetitions in a 12-month period; every 28 days: 13 in 364 days). Default 12.
+	TaskHorizonMonths int `json:"taskHorizonMonths"`
 
 	// LVEFLowerLimit: an LVEF below this percentage counts as reduced (monitor-cardiac).
 	// Default 50.
@@ -70,13 +72,16 @@ type Config struct {
 
 // RecentWindows are the "recent result" windows per test, in days.
 type RecentWindows struct {
-	// ChromograninADays: chromogranin A result. Default 180.
-	ChromograninADays int `json:"chromograninADays"`
-	// FiveHIAADays: 5-HIAA (urine or plasma) result. Default 180.
-	FiveHIAADays int `json:"fiveHIAADays"`
-	// CrossSectionalDays: contrast CT or MRI for the baseline work-up. Default 90.
+	// WorkupBeforeDiagnosisDays: a work-up item (chromogranin A, 5-HIAA, contrast CT or
+	// MRI, SSTR imaging) is done when a result exists from this many days before the
+	// NEN diagnosis onwards, whatever its age now (nen-workup is the baseline at
+	// diagnosis; surveillance is followup-schedule's). Default 90.
+	WorkupBeforeDiagnosisDays int `json:"workupBeforeDiagnosisDays"`
+	// CrossSectionalDays: contrast CT or MRI recent enough to hold back the work-up of a
+	// suspected NEN (nen-suspected). Default 90.
 	CrossSectionalDays int `json:"crossSectionalDays"`
-	// SSTRImagingDays: somatostatin receptor imaging for the baseline work-up. Default 365.
+	// SSTRImagingDays: SSTR imaging recent enough to hold back the work-up of a
+	// suspected NEN (nen-suspected). Default 365.
 	SSTRImagingDays int `json:"sstrImagingDays"`
 	// LVEFBaselineDays: an LVEF at most this many days before the start of sunitinib
 	// (or any time after it) counts as its baseline. Default 90.
@@ -111,19 +116,18 @@ func DefaultConfig() Config {
 		ECOGOutsideAlgorithm:     3,
 		ProgressionWindowMonths:  6,
 		Recent: RecentWindows{
-			ChromograninADays:  180,
-			FiveHIAADays:       180,
-			CrossSectionalDays: 90,
-			SSTRImagingDays:    365,
-			LVEFBaselineDays:   90,
+			WorkupBeforeDiagnosisDays: 90,
+			CrossSectionalDays:        90,
+			SSTRImagingDays:           365,
+			LVEFBaselineDays:          90,
 		},
-		CycleDaysChemo:   21,
-		CycleDaysOral:    28,
-		FollowUpMonths:   3,
-		ImagingMonths:    6,
-		TaskRepetitions:  6,
-		LVEFLowerLimit:   50,
-		LVEFRelativeDrop: 0.20,
+		CycleDaysChemo:    21,
+		CycleDaysOral:     28,
+		FollowUpMonths:    3,
+		ImagingMonths:     6,
+		TaskHorizonMonths: 12,
+		LVEFLowerLimit:    50,
+		LVEFRelativeDrop:  0.20,
 		Guidelines: Guidelines{
 			ESMO:      Guideline{"ESMO 2020 GEP-NEN guideline (Pavel et al., Ann Oncol 2020)", "https://doi.org/10.1016/j.annonc.2020.03.304"},
 			ENETS:     Guideline{"ENETS 2023 guidance, digestive NEC (Sorbye et al.)", "https://doi.org/10.1111/jne.13249"},
@@ -164,14 +168,13 @@ func (rc Config) Validate() error {
 		v    int
 	}{
 		{"progressionWindowMonths", rc.ProgressionWindowMonths},
-		{"recent.chromograninADays", rc.Recent.ChromograninADays},
-		{"recent.fiveHIAADays", rc.Recent.FiveHIAADays},
+		{"recent.workupBeforeDiagnosisDays", rc.Recent.WorkupBeforeDiagnosisDays},
 		{"recent.crossSectionalDays", rc.Recent.CrossSectionalDays},
 		{"recent.sstrImagingDays", rc.Recent.SSTRImagingDays},
 		{"recent.lvefBaselineDays", rc.Recent.LVEFBaselineDays},
 		{"cycleDaysChemo", rc.CycleDaysChemo}, {"cycleDaysOral", rc.CycleDaysOral},
 		{"followUpMonths", rc.FollowUpMonths}, {"imagingMonths", rc.ImagingMonths},
-		{"taskRepetitions", rc.TaskRepetitions},
+		{"taskHorizonMonths", rc.TaskHorizonMonths},
 	} {
 		check(p.v > 0 && p.v <= 3650, p.name, "must be 1 to 3650")
 	}

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/nencds/nencds/fhirmap"
 )
@@ -222,12 +221,12 @@ func unidentifiedNote(p *fhirmap.Picture, drugs []string) string {
 	if len(drugs) == 0 || len(p.UnidentifiedMedications) == 0 {
 		return ""
 	}
-	refs := make([]string, 0, len(p.UnidentifiedMedications))
+	facts := make([]fact, 0, len(p.UnidentifiedMedications))
 	for _, s := range p.UnidentifiedMedications {
-		refs = append(refs, "`"+s.Ref+"`")
+		facts = append(facts, fact{"Unidentified medication record", "active or possibly active", s})
 	}
-	return fmt.Sprintf("**%d active medication record(s) could not be identified; check the medication list before ordering** (%s).",
-		len(p.UnidentifiedMedications), strings.Join(refs, ", "))
+	return fmt.Sprintf("**%d active medication record(s) could not be identified: check the medication list before ordering.**\n\n",
+		len(p.UnidentifiedMedications)) + renderFacts(facts)
 }
 
 // suggestedDrugs lists the drug concepts of a card's suggestions, once each.

@@ -236,17 +236,6 @@ func openOrderFact(o *fhirmap.OpenOrder) fact {
 	return fact{"Open order", v, o.Source}
 }
 
-// recentMarker returns the most recent marker of the kinds within days.
-func (e *eval) recentMarker(days int, kinds ...fhirmap.MarkerKind) *fhirmap.Marker {
-	for i := range e.p.Markers {
-		m := &e.p.Markers[i]
-		if slices.Contains(kinds, m.Kind) && within(m.Date, e.p.At, days) {
-			return m
-		}
-	}
-	return nil
-}
-
 // recentCrossSection returns the most recent CT/MRI within days.
 func (e *eval) recentCrossSection(days int) *fhirmap.ImagingStudy {
 	for i := range e.p.CrossSections {
@@ -361,4 +350,60 @@ func therapyStart(t *fhirmap.Therapy) time.Time {
 		return t.Start
 	}
 	return t.Date
+}
+
+// categoryFact is the one line a card other than nen-summary shows for the
+// classification: the category and site, dated and referenced by the diagnosis. The
+// facts behind the category (Ki-67, mitoses, differentiation) are the summary's.
+func (e *eval) categoryFact() fact {
+	v := string(e.cls.Category)
+	if e.site != fhirmap.SiteUnknown {
+		v += ", " + siteText(e.site)
+	}
+	var src fhirmap.Source
+	if e.primary != nil {
+		src = e.primary.Source
+	}
+	return fact{"Diagnosis", v, src}
+}
+
+// spreadFacts are the facts behind the extent a card relies on: the metastasis
+// Conditions at the given locations (any location when none is given), else the TNM
+// and stage facts on record, else the extent as a statement.
+func (e *eval) spreadFacts(locs ...fhirmap.SecondaryLocation) []fact {
+	var fs []fact
+	for _, s := range e.p.Secondaries {
+		if len(locs) == 0 || slices.Contains(locs, s.Location) {
+			fs = append(fs, conditionFact(metastasisLabel(s.Location), s.ConditionFact))
+		}
+	}
+	if len(fs) > 0 {
+		return fs
+	}
+	for _, t := range e.p.TNM {
+		fs = append(fs, fact{"TNM " + string(t.Kind), t.Value, t.Source})
+	}
+	if len(fs) > 0 {
+		return fs
+	}
+	f := extentFact(e.p)
+	if len(e.p.Extent.Evidence) > 0 {
+		f.Src.Ref = e.p.Extent.Evidence[0] // the record the extent was read from
+	}
+	return []fact{f}
+}
+
+// metastasisLabel is the label of a metastasis fact: "Liver metastasis".
+func metastasisLabel(l fhirmap.SecondaryLocation) string {
+	switch l {
+	case fhirmap.SecLiver:
+		return "Liver metastasis"
+	case fhirmap.SecBone:
+		return "Bone metastasis"
+	case fhirmap.SecLymphNode:
+		return "Distant lymph node metastasis"
+	case fhirmap.SecPeritoneum:
+		return "Peritoneal metastasis"
+	}
+	return "Metastasis"
 }

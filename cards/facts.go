@@ -19,39 +19,49 @@ type fact struct {
 	Src   fhirmap.Source
 }
 
+// markdown renders the fact as one list item: "- **Label**: value, date · `reference`"
+// (the reference last, in one compact style; it never appears in a sentence). Every
+// part may hold chart text: all of it is escaped here (md, and refCode for the
+// reference), the one place a fact's text enters a card.
 func (f fact) markdown() string {
 	var b strings.Builder
 	b.WriteString("- **")
-	b.WriteString(f.Label)
+	b.WriteString(md(f.Label))
 	b.WriteString("**: ")
-	b.WriteString(f.Value)
-	var meta []string
+	b.WriteString(md(f.Value))
+	if f.Src.Caveat != "" {
+		b.WriteString(" (")
+		b.WriteString(md(f.Src.Caveat))
+		b.WriteString(")")
+	}
 	if d := dateText(f.Src); d != "" {
-		meta = append(meta, d)
+		b.WriteString(", ")
+		b.WriteString(md(d))
 	}
 	if f.Src.Ref != "" {
-		meta = append(meta, "`"+f.Src.Ref+"`")
-	}
-	if f.Src.Caveat != "" {
-		meta = append(meta, "caveat: "+f.Src.Caveat)
-	}
-	if len(meta) > 0 {
-		b.WriteString(" (")
-		b.WriteString(strings.Join(meta, ", "))
-		b.WriteString(")")
+		b.WriteString(" · ")
+		b.WriteString(refCode(f.Src.Ref))
 	}
 	return b.String()
 }
 
+// dateText is a fact's date as a clinician writes it, at the precision the record
+// gave: "2024", "Mar 2024" or "12 Mar 2024".
 func dateText(s fhirmap.Source) string {
-	if s.DateText != "" {
+	if s.Date.IsZero() {
 		return s.DateText
 	}
-	if !s.Date.IsZero() {
-		return s.Date.UTC().Format("2006-01-02")
+	switch len(s.DateText) {
+	case 4:
+		return s.Date.UTC().Format("2006")
+	case 7:
+		return s.Date.UTC().Format("Jan 2006")
 	}
-	return ""
+	return clinicalDate(s.Date)
 }
+
+// clinicalDate is a date as a clinician writes it: "12 Mar 2024".
+func clinicalDate(t time.Time) string { return t.UTC().Format("2 Jan 2006") }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
@@ -61,7 +71,7 @@ func ki67Fact(k *fhirmap.Ki67) fact {
 		v += ", as sent: " + k.Raw
 	}
 	if k.Specimen != "" {
-		v += ", specimen " + k.Specimen
+		v += ", " + k.Specimen
 	}
 	return fact{"Ki-67", v, k.Source}
 }
@@ -77,7 +87,7 @@ func gradeText(g int) string {
 func mitosesFact(m *fhirmap.MitoticCount) fact {
 	v := num(m.Per2mm2) + " per 2 mm² (" + gradeText(fhirmap.MitoticGrade(m.Per2mm2)) + ")"
 	if m.Specimen != "" {
-		v += ", specimen " + m.Specimen
+		v += ", " + m.Specimen
 	}
 	return fact{"Mitotic count", v, m.Source}
 }
@@ -92,17 +102,12 @@ func diagnosisFact(d fhirmap.Diagnosis) fact {
 		codes = append(codes, c.Code)
 	}
 	if len(codes) > 0 {
-		v += " [" + strings.Join(codes, ", ") + "]"
+		v += " (" + strings.Join(codes, ", ") + ")"
 	}
-	var st []string
-	if d.ClinicalStatus != "" {
-		st = append(st, d.ClinicalStatus)
-	}
-	if d.VerificationStatus != "" {
-		st = append(st, d.VerificationStatus)
-	}
-	if len(st) > 0 {
-		v += ", " + strings.Join(st, "/")
+	for _, st := range []string{d.ClinicalStatus, d.VerificationStatus} {
+		if st != "" {
+			v += ", " + st
+		}
 	}
 	return fact{"Diagnosis", v, d.Source}
 }
@@ -115,38 +120,54 @@ func conditionFact(label string, c fhirmap.ConditionFact) fact {
 			v = c.Codes[0].Code
 		}
 	}
-	if len(c.Codes) > 0 {
-		v += " [" + c.Codes[0].Code + "]"
+	if len(c.Codes) > 0 && c.Codes[0].Code != v {
+		v += " (" + c.Codes[0].Code + ")"
 	}
 	return fact{label, v, c.Source}
 }
 
+// therapyFact names a drug and its state once: "sunitinib, active since 3 Jan 2026",
+// "everolimus, on hold", "cisplatin, completed, started 1 Jul 2025".
 func therapyFact(t fhirmap.Therapy) fact {
 	if t.Administrations > 0 {
-		return fact{"Therapy", t.Drug + " (" + administeredText(t) + ")", t.Source}
+		src := t.Source
+		if !t.Start.IsZero() {
+			src.Date, src.DateText = time.Time{}, "" // the doses' dates say when
+		}
+		return fact{"Therapy", t.Drug + ", " + administeredText(t), src}
 	}
-	state := "past"
-	if t.Active {
+	state := t.Status
+	switch {
+	case t.Active && t.Status == "on-hold":
+		state = "on hold"
+	case t.Active:
 		state = "active"
+	case state == "":
+		state = "past"
 	}
-	v := t.Drug + " (" + state
-	if t.Status != "" {
-		v += ", status " + t.Status
-	}
-	if !t.Start.IsZero() {
-		v += ", since " + t.Start.UTC().Format("2006-01-02")
+	v := t.Drug + ", " + state
+	switch {
+	case !t.Start.IsZero() && t.Active:
+		v += " since " + clinicalDate(t.Start)
+	case !t.Start.IsZero():
+		v += ", started " + clinicalDate(t.Start)
 	}
 	if t.MatchedBy == "text" {
-		v += ", recognised from the text"
+		v += " (named in text only)"
 	}
-	return fact{"Therapy", v + ")", t.Source}
+	src := t.Source
+	if !t.Start.IsZero() {
+		// "since <start>" dates the fact: the record's own date is not repeated.
+		src.Date, src.DateText = time.Time{}, ""
+	}
+	return fact{"Therapy", v, src}
 }
 
 // administeredText says what doses a course given in clinic holds (fhirmap: a course of
-// MedicationAdministrations): "4 doses, 2025-07-01 to 2025-09-02", "given 2026-05-11,
-// current", "being given since 2026-06-01".
+// MedicationAdministrations): "4 doses, 1 Jul 2025 to 2 Sep 2025", "given 11 May 2026,
+// current", "being given since 1 Jun 2026".
 func administeredText(t fhirmap.Therapy) string {
-	day := func(d time.Time) string { return d.UTC().Format("2006-01-02") }
+	day := clinicalDate
 	var v string
 	switch {
 	case (t.Status == "in-progress" || t.Status == "on-hold") && !t.Start.IsZero() && t.End.IsZero():
@@ -167,7 +188,7 @@ func administeredText(t fhirmap.Therapy) string {
 		v += ", current"
 	}
 	if t.MatchedBy == "text" {
-		v += ", recognised from the text"
+		v += " (named in text only)"
 	}
 	return v
 }
@@ -200,7 +221,7 @@ func sstrFact(s fhirmap.SSTRImaging) fact {
 		v += fmt.Sprintf(", Krenning %d", s.Krenning)
 	}
 	if s.ResultFrom == "text" {
-		v += fmt.Sprintf(" (read from the report text: %q)", s.Evidence)
+		v += " (read from the report: \u201c" + s.Evidence + "\u201d)"
 	}
 	return fact{"SSTR imaging", v, s.Source}
 }
@@ -239,12 +260,10 @@ func procedureFact(pr fhirmap.Procedure) fact {
 	return fact{"Procedure", v, pr.Source}
 }
 
+// extentFact states the extent; the facts it rests on (metastases, TNM) are their own
+// facts with their references.
 func extentFact(p *fhirmap.Picture) fact {
-	v := extentText(p)
-	if len(p.Extent.Evidence) > 0 {
-		v += "; evidence " + strings.Join(p.Extent.Evidence, ", ")
-	}
-	return fact{"Extent", v, fhirmap.Source{}}
+	return fact{"Extent", extentText(p), fhirmap.Source{}}
 }
 
 // extentText says how far the disease has spread, naming the metastatic sites on record.
@@ -300,11 +319,11 @@ func spreadWord(e fhirmap.Extent) string {
 }
 
 func ageFact(p fhirmap.Patient) fact {
-	src := fhirmap.Source{Ref: p.Ref}
+	v := strconv.Itoa(p.Age) + " years"
 	if !p.BirthDate.IsZero() {
-		src.DateText = "born " + p.BirthDate.UTC().Format("2006-01-02")
+		v += " (born " + clinicalDate(p.BirthDate) + ")"
 	}
-	return fact{"Age", strconv.Itoa(p.Age) + " years", src}
+	return fact{"Age", v, fhirmap.Source{Ref: p.Ref}}
 }
 
 // renderDetail is the markdown detail of a card: the reason, the facts used, then any
@@ -314,18 +333,25 @@ func renderDetail(reason string, facts []fact, extra ...string) string {
 	b.WriteString(reason)
 	if len(facts) > 0 {
 		b.WriteString("\n\n**Facts used**\n\n")
-		for i, f := range facts {
-			if i > 0 {
-				b.WriteString("\n")
-			}
-			b.WriteString(f.markdown())
-		}
+		b.WriteString(renderFacts(facts))
 	}
 	for _, e := range extra {
 		if e != "" {
 			b.WriteString("\n\n")
 			b.WriteString(e)
 		}
+	}
+	return b.String()
+}
+
+// renderFacts is a Markdown list of facts, one per line.
+func renderFacts(facts []fact) string {
+	var b strings.Builder
+	for i, f := range facts {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(f.markdown())
 	}
 	return b.String()
 }

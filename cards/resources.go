@@ -155,21 +155,26 @@ func drugOf(concept string) drug {
 	return drug{Concept: concept, Name: concept}
 }
 
-// uncodedNote is the sentence a card adds for each drug whose draft carries no code.
+// uncodedNote is the warning a card adds for each drug whose draft carries no verified
+// code: said for the clinician (what the missing code means at signing), never about
+// the project's code list.
 func uncodedNote(concepts ...string) string {
-	var out []string
+	var names []string
 	for _, c := range concepts {
 		d := drugOf(c)
 		if d.Coding != nil || !d.RxNorm {
 			continue
 		}
-		if d.Unverified != "" {
-			out = append(out, fmt.Sprintf("The %s draft names the drug in text only: its RxNorm code (%s) is not yet verified in the project code list.", d.Name, d.Unverified))
-		} else {
-			out = append(out, fmt.Sprintf("The %s draft names the drug in text only: its RxNorm code is not yet verified in the project code list.", d.Name))
-		}
+		names = append(names, d.Name)
 	}
-	return strings.Join(out, " ")
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return "**The " + names[0] + " draft names the drug by name only, without a drug code: the EHR may not run its interaction and allergy checks on it. Check them before signing.**"
+	}
+	return "**The " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] +
+		" drafts name the drug by name only, without a drug code: the EHR may not run its interaction and allergy checks on them. Check them before signing.**"
 }
 
 // codingsOf returns the codings of the given codes.csv concepts, in order.
@@ -274,9 +279,54 @@ func (d drafts) service(codings []fhirCoding, text, description string) Action {
 	return Action{Type: "create", Description: description, Resource: mustJSON(sr)}
 }
 
-// monitoringTask is a draft Task due within [at, at+dueDays]; repetitions > 1 marks a
-// recurring task (every intervalText).
-func (d drafts) monitoringTask(codings []fhirCoding, text, description string, dueDays, repetitions int) Action {
+// monitoringTask is a one-off draft Task due within [at, at+dueDays].
+func (d drafts) monitoringTask(codings []fhirCoding, text, description string, dueDays int) Action {
+	return d.task(codings, text, description, d.at.AddDate(0, 0, dueDays), 0)
+}
+
+// every is the interval of a recurring Task: N days or N months.
+type every struct {
+	N      int
+	Months bool
+}
+
+func (v every) String() string {
+	unit := "days"
+	if v.Months {
+		unit = "months"
+	}
+	return fmt.Sprintf("every %d %s", v.N, unit)
+}
+
+// after is k intervals after t.
+func (v every) after(t time.Time, k int) time.Time {
+	if v.Months {
+		return t.AddDate(0, v.N*k, 0)
+	}
+	return t.AddDate(0, 0, v.N*k)
+}
+
+// occurrences is how many whole intervals fit between t and t + horizonMonths.
+func (v every) occurrences(t time.Time, horizonMonths int) int {
+	end := t.AddDate(0, horizonMonths, 0)
+	k := 0
+	for v.N > 0 && !v.after(t, k+1).After(end) {
+		k++
+	}
+	return k
+}
+
+// recurringTask is a draft Task repeated at the interval v over the planning horizon:
+// restriction.repetitions is the number of occurrences and restriction.period spans
+// exactly them (every 3 months over 12 months: 4 repetitions, 12 months). The
+// description must name the interval ("every 3 months"): Card.Validate checks that
+// repetitions, period and interval agree.
+func (d drafts) recurringTask(codings []fhirCoding, text, description string, v every, horizonMonths int) Action {
+	n := max(v.occurrences(d.at, horizonMonths), 1)
+	return d.task(codings, text, description, v.after(d.at, n), n)
+}
+
+func (d drafts) task(codings []fhirCoding, text, description string, due time.Time, repetitions int) Action {
 	t := task{
 		ResourceType: "Task",
 		Status:       taskDraftStatus,
@@ -285,7 +335,7 @@ func (d drafts) monitoringTask(codings []fhirCoding, text, description string, d
 		For:          fhirReference{Reference: d.patient},
 		AuthoredOn:   fhirDateTime(d.at),
 		Restriction: &taskRestriction{
-			Period: &fhirPeriod{Start: fhirDate(d.at), End: fhirDate(d.at.AddDate(0, 0, dueDays))},
+			Period: &fhirPeriod{Start: fhirDate(d.at), End: fhirDate(due)},
 		},
 	}
 	if codings = orderable(codings); len(codings) > 0 || text != "" {

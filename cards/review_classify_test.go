@@ -102,14 +102,14 @@ func TestClassifyDifferentiationConflict(t *testing.T) {
 				p.Morphologies = append(p.Morphologies, fhirmap.Morphology{Source: p.Diagnoses[0].Source, Code: "8041/3", Differentiation: fhirmap.DiffPoor})
 			},
 			diffObs(fhirmap.DiffWell), ki67(8, "Observation/k", day(2026, 1, 1)),
-		}, []string{"well differentiated (observation, Observation/diff", "poorly differentiated (ICD-O-3 8041/3, Condition/nen"}},
+		}, []string{"well differentiated (from observation), 1 Nov 2025 · `Observation/diff`", "poorly differentiated (from ICD-O-3 8041/3), 3 Nov 2025 · `Condition/nen`"}},
 		{"8249/3 + observation poor + Ki-67 30 %", []opt{
 			smallBowelNET(),
 			morphology("8249/3", fhirmap.DiffWell),
 			diffObs(fhirmap.DiffPoor), ki67(30, "Observation/k", day(2026, 1, 1)),
-		}, []string{"poorly differentiated (observation, Observation/diff", "well differentiated (ICD-O-3 8249/3, Observation/morph"}},
+		}, []string{"poorly differentiated (from observation), 1 Nov 2025 · `Observation/diff`", "well differentiated (from ICD-O-3 8249/3), 1 Nov 2025 · `Observation/morph`"}},
 		{"C7A.1 + observation well", []opt{necDiag(), diffObs(fhirmap.DiffWell), ki67(30, "Observation/k", day(2026, 1, 1))},
-			[]string{"well differentiated (observation", "poorly differentiated (diagnosis code C7A.1, Condition/nen"}},
+			[]string{"well differentiated (observation", "poorly differentiated (from diagnosis code C7A.1), 3 Nov 2025 · `Condition/nen`"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 // summary lists the data-quality note; cards that start no drug do not carry the line.
 func TestUnidentifiedMedicationsWarnOnDrugCards(t *testing.T) {
 	t.Parallel()
-	const line = "2 active medication record(s) could not be identified; check the medication list before ordering"
+	const line = "2 active medication record(s) could not be identified: check the medication list before ordering"
 	unidentified := func(p *fhirmap.Picture) {
 		for _, ref := range []string{"MedicationStatement/ssa-1", "MedicationRequest/m2"} {
 			p.UnidentifiedMedications = append(p.UnidentifiedMedications, src(ref, day(2026, 1, 1)))

@@ -451,7 +451,7 @@ func TestNoEfficacyWording(t *testing.T) {
 // Principle 7, stronger: each fact line that names a resource also gives its date, and
 // every card names at least one fact with a date and a reference. Principle 8: no
 // systemActions.
-var factWithDateAndRef = regexp.MustCompile("(?m)^- \\*\\*[^*]+\\*\\*: .+\\((born )?\\d{4}(-\\d{2}(-\\d{2})?)?[^)]*`[A-Za-z]+/[^`]+`")
+var factWithDateAndRef = regexp.MustCompile("(?m)^- \\*\\*[^*]+\\*\\*: .+\\b\\d{4}\\)? · `[A-Za-z]+/[^`]+`")
 
 func TestFactsCarryDateAndReference(t *testing.T) {
 	t.Parallel()

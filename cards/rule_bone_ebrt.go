@@ -1,5 +1,7 @@
 package cards
 
+import "github.com/nencds/nencds/fhirmap"
+
 // Topic nen-bone-mets-ebrt — radiotherapy of bone metastases.
 //
 // When: a confirmed, active malignant NEN with a decided category (not "grade
@@ -20,12 +22,7 @@ func ruleBoneEBRT(e *eval) []draftCard {
 	if e.openOrder([]string{"ebrt"}) != nil {
 		return nil
 	}
-	facts := append(e.baseFacts(), extentFact(e.p))
-	for _, s := range e.p.Secondaries {
-		if s.Location == "bone" {
-			facts = append(facts, conditionFact("Metastasis (bone)", s.ConditionFact))
-		}
-	}
+	facts := append([]fact{e.categoryFact()}, e.spreadFacts(fhirmap.SecBone)...)
 	return []draftCard{{
 		indicator: Info,
 		summary:   string(e.cls.Category) + " with bone metastases: consider radiation oncology referral",

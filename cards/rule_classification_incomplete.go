@@ -1,6 +1,10 @@
 package cards
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/nencds/nencds/fhirmap"
+)
 
 // Topic nen-classification-incomplete — the category cannot be decided safely.
 //
@@ -20,6 +24,13 @@ func ruleClassificationIncomplete(e *eval) []draftCard {
 		return nil
 	}
 	facts := e.baseFacts()
+	for _, d := range e.cls.DiffConflicts {
+		v := "well differentiated"
+		if d.Value == fhirmap.DiffPoor {
+			v = "poorly differentiated"
+		}
+		facts = append(facts, fact{"Differentiation", v + " (from " + d.From + ")", d.Source})
+	}
 	review := orderCoding(OrderPathologyReview, "Pathology review of NEN grade and differentiation")
 	var sugg []draftSuggestion
 	if !e.openTask([]fhirCoding{review}) {
@@ -31,12 +42,12 @@ func ruleClassificationIncomplete(e *eval) []draftCard {
 		})
 	}
 	summary := "NEN classification incomplete: pathology review needed before treatment choice"
-	reason := "The category cannot be decided safely: " + strings.Join(e.cls.Incomplete, "; ") + ". Ki-67 above 20 % alone does not make a NEC: NET G3 and NEC are told apart by morphology. No treatment is suggested until this is resolved."
+	reason := "The category cannot be decided safely: " + strings.Join(mdAll(e.cls.Incomplete), "; ") + ". Ki-67 above 20 % alone does not make a NEC: NET G3 and NEC are told apart by morphology. No treatment is suggested until this is resolved."
 	if !e.cls.Uncertain() {
 		// Decided by morphology (a poorly differentiated carcinoma is a NEC, high grade
 		// by definition), but the proliferation index is missing from the record.
 		summary = "NEN classification incomplete: " + string(e.cls.Category) + " by morphology, proliferation index not on record"
-		reason = "The category is decided by morphology (" + string(e.cls.Category) + "), but the record is incomplete: " + strings.Join(e.cls.Incomplete, "; ") + ". Ask pathology to record the Ki-67 index and mitotic count."
+		reason = "The category is decided by morphology (" + string(e.cls.Category) + "), but the record is incomplete: " + strings.Join(mdAll(e.cls.Incomplete), "; ") + ". Ask pathology to record the Ki-67 index and mitotic count."
 	}
 	return []draftCard{{
 		indicator:   Warning,

@@ -35,9 +35,7 @@ func ruleFollowUp(e *eval) []draftCard {
 	visit := []fhirCoding{orderCoding(OrderFollowUpVisit, "Oncology follow-up visit")}
 	if !e.openTask(visit) {
 		sugg = append(sugg, draftSuggestion{label: fmt.Sprintf("Schedule follow-up every %d months", e.cfg.FollowUpMonths), actions: []Action{
-			e.drafts.monitoringTask(visit, "Oncology follow-up visit",
-				fmt.Sprintf("Oncology follow-up visit every %d months on %s", e.cfg.FollowUpMonths, what),
-				monthsToDays(e.p.At, e.cfg.FollowUpMonths), e.cfg.TaskRepetitions),
+			e.followUpVisitTask(visit, what),
 		}})
 	}
 	imgDays := monthsToDays(e.p.At.AddDate(0, -e.cfg.ImagingMonths, 0), e.cfg.ImagingMonths)
@@ -48,9 +46,7 @@ func ruleFollowUp(e *eval) []draftCard {
 		facts = append(facts, fact{"Cross-sectional imaging", fmt.Sprintf("none in the last %d months", e.cfg.ImagingMonths), fhirmapSourceNone})
 		sugg = append(sugg, draftSuggestion{label: fmt.Sprintf("Order contrast CT now and every %d months", e.cfg.ImagingMonths), actions: []Action{
 			e.drafts.service(img, "Contrast CT abdomen and pelvis (or MRI), restaging", "Draft order: contrast CT of abdomen and pelvis (restaging)"),
-			e.drafts.monitoringTask(img, "Cross-sectional imaging (contrast CT or MRI)",
-				fmt.Sprintf("Contrast CT or MRI every %d months on %s", e.cfg.ImagingMonths, what),
-				monthsToDays(e.p.At, e.cfg.ImagingMonths), e.cfg.TaskRepetitions),
+			e.imagingTask(img, what),
 		}})
 	}
 	if len(sugg) == 0 {
@@ -58,7 +54,7 @@ func ruleFollowUp(e *eval) []draftCard {
 	}
 	return []draftCard{{
 		indicator:   Info,
-		summary:     "On " + what + ": follow-up schedule incomplete",
+		summary:     "On " + md(what) + ": follow-up schedule incomplete",
 		reason:      fmt.Sprintf("On active treatment the schedule is a follow-up visit every %d months and cross-sectional imaging every %d months; part of it is not on record.", e.cfg.FollowUpMonths, e.cfg.ImagingMonths),
 		facts:       facts,
 		guideline:   e.cfg.Guidelines.ESMO,

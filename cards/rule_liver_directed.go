@@ -1,6 +1,10 @@
 package cards
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/nencds/nencds/fhirmap"
+)
 
 // Topic net-liver-directed — liver-directed therapy of NET liver metastases.
 //
@@ -29,7 +33,7 @@ func ruleLiverDirected(e *eval) []draftCard {
 	if len(sugg) == 0 {
 		return nil
 	}
-	facts := append(e.baseFacts(), extentFact(e.p))
+	facts := append([]fact{e.categoryFact()}, e.spreadFacts(fhirmap.SecLiver)...)
 	for _, pr := range e.p.Procedures {
 		if pr.Kind == "liver-directed" {
 			facts = append(facts, procedureFact(pr))

@@ -18,10 +18,7 @@ func ruleLiverMetsSurgery(e *eval) []draftCard {
 	if e.openTask([]fhirCoding{code}) {
 		return nil
 	}
-	facts := append(e.baseFacts(), extentFact(e.p))
-	for _, s := range e.p.Secondaries {
-		facts = append(facts, conditionFact("Metastasis ("+string(s.Location)+")", s.ConditionFact))
-	}
+	facts := append([]fact{e.categoryFact()}, e.spreadFacts()...)
 	return []draftCard{{
 		indicator: Info,
 		summary:   fmt.Sprintf("%s with liver-only metastases: assess for liver resection", e.cls.Category),

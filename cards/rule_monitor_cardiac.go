@@ -64,7 +64,7 @@ func ruleMonitorCardiac(e *eval) []draftCard {
 	var acts []Action
 	if !e.openTask([]fhirCoding{dose}) {
 		acts = append(acts, e.drafts.monitoringTask([]fhirCoding{dose}, "Sunitinib dose review for LVEF decline",
-			"Interrupt and/or reduce the sunitinib dose per the SUTENT label (LVEF decline)", 2, 0))
+			"Interrupt and/or reduce the sunitinib dose per the SUTENT label (LVEF decline)", 2))
 	}
 	if !e.openTask([]fhirCoding{review}) {
 		acts = append(acts, e.drafts.service([]fhirCoding{review}, "Cardiology review: LVEF decline on sunitinib", "Draft referral: cardiology review of LVEF decline"))

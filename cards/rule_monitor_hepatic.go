@@ -82,8 +82,8 @@ func ruleMonitorHepatic(e *eval) []draftCard {
 	src, links := srcs[0], srcs[1:]
 	return []draftCard{{
 		indicator: Warning,
-		summary:   fmt.Sprintf("On %s: no complete liver function tests in the current %d-day cycle", what, cycle),
-		reason:    fmt.Sprintf("The patient is on %s, which needs liver function monitoring each cycle; no complete hepatic function panel (a panel, or ALT, AST and total bilirubin) is on record within the last %d days.", what, cycle),
+		summary:   fmt.Sprintf("On %s: no complete liver function tests in the current %d-day cycle", md(what), cycle),
+		reason:    fmt.Sprintf("The patient is on %s, which needs liver function monitoring each cycle; no complete hepatic function panel (a panel, or ALT, AST and total bilirubin) is on record within the last %d days.", md(what), cycle),
 		facts:     facts,
 		guideline: src,
 		links:     links,

@@ -23,7 +23,7 @@ func ruleNECFirstLine(e *eval) []draftCard {
 	if e.anyDrug(platinumDrugs...) != nil || !e.ecogAtMost(e.cfg.ECOGChemoMax) {
 		return nil
 	}
-	facts := e.baseFacts()
+	facts := []fact{e.categoryFact()}
 	elderly := e.p.Patient.AgeKnown && e.p.Patient.Age >= e.cfg.ElderlyAge
 	if e.p.Patient.AgeKnown {
 		facts = append(facts, ageFact(e.p.Patient))

@@ -28,7 +28,7 @@ func ruleNECLaterLine(e *eval) []draftCard {
 	if start := therapyStart(past); !start.IsZero() && e.progression.Date.Before(start) {
 		return nil
 	}
-	facts := append(e.baseFacts(), therapyFact(*past), statusFact(*e.progression))
+	facts := []fact{e.categoryFact(), therapyFact(*past), statusFact(*e.progression)}
 	if e.ecog != nil {
 		facts = append(facts, ecogFact(e.ecog))
 	}

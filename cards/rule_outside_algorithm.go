@@ -46,9 +46,26 @@ func ruleOutsideAlgorithm(e *eval) []draftCard {
 	default:
 		return nil
 	}
-	facts := e.baseFacts()
-	if e.ecog != nil {
-		facts = append(facts, ecogFact(e.ecog))
+	// The facts that put the patient outside: each active primary; else the category
+	// and site, the indices and differentiation behind a NET G3, the performance
+	// status of a NEC.
+	var facts []fact
+	switch {
+	case len(e.p.MultiplePrimaries) > 1:
+		for _, ref := range e.p.MultiplePrimaries {
+			for _, d := range e.p.Diagnoses {
+				if d.Ref == ref {
+					facts = append(facts, diagnosisFact(d))
+					break
+				}
+			}
+		}
+	case e.cls.Category == CatNETG3:
+		facts = append([]fact{e.categoryFact()}, e.classFacts()...)
+	case e.cls.Category == CatNEC && e.ecog != nil:
+		facts = []fact{e.categoryFact(), ecogFact(e.ecog)}
+	default:
+		facts = []fact{e.categoryFact()}
 	}
 	var sugg []draftSuggestion
 	if a := e.mdtReview(why); a != nil {

@@ -1,6 +1,9 @@
 package cards
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Topic pnet-targeted — targeted therapy of a progressive pancreatic NET.
 //
@@ -22,7 +25,7 @@ func rulePNETTargeted(e *eval) []draftCard {
 	if !e.p.Extent.Advanced() || e.activeDrug(targetedDrugs...) != nil {
 		return nil
 	}
-	facts := append(e.baseFacts(), extentFact(e.p), statusFact(*e.progression))
+	facts := append(append([]fact{e.categoryFact()}, e.spreadFacts()...), statusFact(*e.progression))
 	cycle := e.cfg.CycleDaysOral
 	var sugg []draftSuggestion
 	var before []string
@@ -47,7 +50,7 @@ func rulePNETTargeted(e *eval) []draftCard {
 	}
 	extra := ""
 	if len(before) > 0 {
-		extra = fmt.Sprintf("Not offered again because it was taken before: %v.", before)
+		extra = "Not offered again because it was taken before: " + strings.Join(before, ", ") + "."
 	}
 	return []draftCard{{
 		indicator:   Warning,

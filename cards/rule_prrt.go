@@ -29,7 +29,7 @@ func rulePRRT(e *eval) []draftCard {
 	if e.openOrder([]string{"prrt", "lutathera"}) != nil {
 		return nil
 	}
-	facts := append(e.baseFacts(), sstrFact(*sstr), statusFact(*e.progression))
+	facts := []fact{e.categoryFact(), sstrFact(*sstr), statusFact(*e.progression)}
 	extra := ""
 	if sstr.Krenning < 0 {
 		extra = "The SSTR report gives no Krenning score: confirm uptake at least equal to normal liver before PRRT."

@@ -24,7 +24,7 @@ func ruleSSA(e *eval) []draftCard {
 	if sstr == nil && len(e.p.CarcinoidSyndrome) == 0 {
 		return nil
 	}
-	facts := append(e.baseFacts(), extentFact(e.p))
+	facts := append([]fact{e.categoryFact()}, e.spreadFacts()...)
 	why := ""
 	if sstr != nil {
 		facts = append(facts, sstrFact(*sstr))

@@ -31,10 +31,10 @@ func ruleSummary(e *eval) []draftCard {
 		summary = "Benign carcinoid tumour (D3A), " + siteText(site)
 	}
 	if st := e.primary.VerificationStatus; !e.confirmed {
-		summary += " (diagnosis " + st + ")"
+		summary += " (diagnosis " + md(st) + ")"
 	}
 	if st := e.primary.ClinicalStatus; !e.activeDisease {
-		summary += " (" + st + ")"
+		summary += " (" + md(st) + ")"
 	}
 	var facts []fact
 	for _, d := range e.p.Diagnoses {
@@ -43,7 +43,7 @@ func ruleSummary(e *eval) []draftCard {
 	facts = append(facts, e.classFacts()...)
 	facts = append(facts, historyFacts(e.p)...)
 	for _, s := range e.p.Secondaries {
-		facts = append(facts, conditionFact("Metastasis ("+string(s.Location)+")", s.ConditionFact))
+		facts = append(facts, conditionFact(metastasisLabel(s.Location), s.ConditionFact))
 	}
 	for _, t := range e.p.TNM {
 		facts = append(facts, fact{"TNM " + string(t.Kind), t.Value, t.Source})
@@ -68,7 +68,7 @@ func ruleSummary(e *eval) []draftCard {
 	}
 	reason := "A neuroendocrine neoplasm is on record. Category by WHO 2019: grade = the higher of the Ki-67 grade and the mitotic grade; differentiation separates NET G3 from NEC."
 	if len(e.cls.Incomplete) > 0 {
-		reason += " Classification incomplete: " + strings.Join(e.cls.Incomplete, "; ") + "."
+		reason += " Classification incomplete: " + strings.Join(mdAll(e.cls.Incomplete), "; ") + "."
 	}
 	var notes []fhirmap.Note
 	notes = append(notes, e.p.Notes...)
@@ -93,11 +93,12 @@ func notesMarkdown(notes []fhirmap.Note) string {
 	b.WriteString("**Data-quality notes**\n")
 	for _, n := range notes {
 		b.WriteString("\n- ")
-		b.WriteString(string(n.Kind))
+		b.WriteString(md(string(n.Kind)))
 		b.WriteString(": ")
-		b.WriteString(n.Text)
+		b.WriteString(md(n.Text))
 		if n.Ref != "" {
-			b.WriteString(" (`" + n.Ref + "`)")
+			b.WriteString(" · ")
+			b.WriteString(refCode(n.Ref))
 		}
 	}
 	return b.String()
@@ -127,7 +128,7 @@ func historyFacts(p *fhirmap.Picture) []fact {
 				v += ", " + t.ClinicalStatus
 			}
 			if !t.Abatement.IsZero() {
-				v += " " + t.Abatement.UTC().Format("2006-01-02")
+				v += " " + clinicalDate(t.Abatement)
 			}
 			if n := len(t.Members); n > 0 {
 				v += fmt.Sprintf("; %d earlier result(s) kept with it", n)

@@ -34,7 +34,7 @@ func ruleSurgery(e *eval) []draftCard {
 	if e.openTask([]fhirCoding{code}) {
 		return nil
 	}
-	facts := append(e.baseFacts(), extentFact(e.p))
+	facts := append([]fact{e.categoryFact()}, e.spreadFacts()...)
 	if e.ecog != nil {
 		facts = append(facts, ecogFact(e.ecog))
 	}

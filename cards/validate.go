@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -107,6 +110,13 @@ func (c Card) validate(deep bool) error {
 		}
 	}
 	if deep {
+		for i, s := range c.Suggestions {
+			for j, a := range s.Actions {
+				if err := checkTaskRecurrence(a.Resource); err != nil {
+					bad("suggestion %d action %d: %v", i, j, err)
+				}
+			}
+		}
 		raw, err := json.Marshal(c)
 		if err != nil {
 			bad("card: marshal: %v", err)
@@ -197,4 +207,67 @@ func truncateSummary(s string) string {
 		cut = cut[:i]
 	}
 	return strings.TrimRight(cut, " ,;:") + "…"
+}
+
+// everyRe finds the interval a recurring Task's description names: "every 3 months".
+var everyRe = regexp.MustCompile(`\bevery (\d+) (day|days|week|weeks|month|months)\b`)
+
+// checkTaskRecurrence checks that a draft Task's restriction.repetitions,
+// restriction.period and the interval its description names agree (docs/clinical.md §4):
+// a recurring Task (repetitions > 1) names its interval, and its period spans exactly
+// repetitions × interval from its start (every 3 months, 4 repetitions: 12 months); a
+// Task that names an interval is recurring. Other resources pass.
+func checkTaskRecurrence(raw json.RawMessage) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	var t struct {
+		ResourceType string `json:"resourceType"`
+		Description  string `json:"description"`
+		Restriction  *struct {
+			Repetitions int `json:"repetitions"`
+			Period      *struct {
+				Start string `json:"start"`
+				End   string `json:"end"`
+			} `json:"period"`
+		} `json:"restriction"`
+	}
+	if err := json.Unmarshal(raw, &t); err != nil || t.ResourceType != "Task" {
+		return nil
+	}
+	reps := 0
+	if t.Restriction != nil {
+		reps = t.Restriction.Repetitions
+	}
+	m := everyRe.FindStringSubmatch(t.Description)
+	switch {
+	case m == nil && reps > 1:
+		return fmt.Errorf("task: %d repetitions but the description names no interval (\"every N days|weeks|months\")", reps)
+	case m == nil:
+		return nil
+	case reps < 2:
+		return fmt.Errorf("task: the description says %q but restriction.repetitions is %d", m[0], reps)
+	case t.Restriction.Period == nil:
+		return errors.New("task: recurring without restriction.period")
+	}
+	start, err1 := time.Parse(time.DateOnly, t.Restriction.Period.Start)
+	end, err2 := time.Parse(time.DateOnly, t.Restriction.Period.End)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("task: restriction.period %q to %q is not two dates", t.Restriction.Period.Start, t.Restriction.Period.End)
+	}
+	n, _ := strconv.Atoi(m[1])
+	var want time.Time
+	switch {
+	case strings.HasPrefix(m[2], "day"):
+		want = start.AddDate(0, 0, n*reps)
+	case strings.HasPrefix(m[2], "week"):
+		want = start.AddDate(0, 0, 7*n*reps)
+	default:
+		want = start.AddDate(0, n*reps, 0)
+	}
+	if !end.Equal(want) {
+		return fmt.Errorf("task: %d repetitions %s from %s end on %s, but restriction.period ends on %s",
+			reps, m[0], t.Restriction.Period.Start, want.Format(time.DateOnly), t.Restriction.Period.End)
+	}
+	return nil
 }

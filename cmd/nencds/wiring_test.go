@@ -35,7 +35,7 @@ func writeFile(t *testing.T, body string) string {
 // -max-cards and -smart-app-url (flag or environment) override it; bad values are refused.
 func TestRulesConfig(t *testing.T) {
 	t.Parallel()
-	good := writeFile(t, `{"elderlyAge": 75, "recent": {"fiveHIAADays": 90}, "maxCards": 4}`)
+	good := writeFile(t, `{"elderlyAge": 75, "recent": {"workupBeforeDiagnosisDays": 60}, "maxCards": 4}`)
 	def := cards.DefaultConfig()
 	tests := []struct {
 		name    string
@@ -46,16 +46,16 @@ func TestRulesConfig(t *testing.T) {
 	}{
 		{name: "defaults", args: []string{"-dev"}, want: func(*cards.Config) {}},
 		{name: "file merged over defaults", args: []string{"-dev", "-rules-config", good}, want: func(c *cards.Config) {
-			c.ElderlyAge, c.Recent.FiveHIAADays, c.MaxCards = 75, 90, 4
+			c.ElderlyAge, c.Recent.WorkupBeforeDiagnosisDays, c.MaxCards = 75, 60, 4
 		}},
 		{name: "flag over file", args: []string{"-dev", "-rules-config", good, "-max-cards", "2"}, want: func(c *cards.Config) {
-			c.ElderlyAge, c.Recent.FiveHIAADays, c.MaxCards = 75, 90, 2
+			c.ElderlyAge, c.Recent.WorkupBeforeDiagnosisDays, c.MaxCards = 75, 60, 2
 		}},
 		{name: "env", env: map[string]string{"NENCDS_DEV": "1", "NENCDS_RULES_CONFIG": good, "NENCDS_MAX_CARDS": "0", "NENCDS_SMART_APP_URL": "https://app.example.org/launch"}, want: func(c *cards.Config) {
-			c.ElderlyAge, c.Recent.FiveHIAADays, c.MaxCards, c.SMARTAppURL = 75, 90, 0, "https://app.example.org/launch"
+			c.ElderlyAge, c.Recent.WorkupBeforeDiagnosisDays, c.MaxCards, c.SMARTAppURL = 75, 60, 0, "https://app.example.org/launch"
 		}},
 		{name: "default flag value does not override the file", args: []string{"-dev", "-rules-config", good}, env: map[string]string{}, want: func(c *cards.Config) {
-			c.ElderlyAge, c.Recent.FiveHIAADays, c.MaxCards = 75, 90, 4
+			c.ElderlyAge, c.Recent.WorkupBeforeDiagnosisDays, c.MaxCards = 75, 60, 4
 		}},
 		{name: "http smart app in dev", args: []string{"-dev", "-smart-app-url", "http://127.0.0.1:9000/launch"}, want: func(c *cards.Config) {
 			c.SMARTAppURL = "http://127.0.0.1:9000/launch"
