@@ -26,8 +26,8 @@ type Memory struct {
 	byPatient map[string]map[string]bool
 	fbByCard  map[string]map[string]bool
 	order     []memEntry // insertion order, for eviction
-	head     int
-	evicted  int64
+	head      int
+	evicted   int64
 }
 
 type memEntry struct {

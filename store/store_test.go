@@ -506,8 +506,8 @@ func TestRedact(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
 		"postgres://nencds:s3cret@db:5432/nencds?sslmode=require": "postgres://nencds:xxxxx@db:5432/nencds?sslmode=require",
-		"postgres://db/nencds":                                    "postgres://db/nencds",
-		"sqlite:/var/lib/nencds.db":                               "sqlite:/var/lib/nencds.db",
+		"postgres://db/nencds":      "postgres://db/nencds",
+		"sqlite:/var/lib/nencds.db": "sqlite:/var/lib/nencds.db",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
