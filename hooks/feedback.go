@@ -1,9 +1,23 @@
 package hooks
 
 import (
-	"context"
-	"sync"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
+
+	"github.com/nencds/nencds/cards"
+	"github.com/nencds/nencds/store"
+)
+
+// Budgets of one feedback request: every stored byte has one (the body cap bounds the
+// rest).
+const (
+	MaxFeedbackItems   = 100  // items per request
+	MaxUserComment     = 4096 // bytes of overrideReason.userComment
+	MaxFeedbackID      = 128  // characters of a card or suggestion uuid
+	MaxAcceptedPerItem = 64   // accepted suggestions per item
+	MaxReasonSystem    = 256  // characters of overrideReason.reason.system
+	MaxReasonCode      = 128  // characters of overrideReason.reason.code
 )
 
 // FeedbackRequest is the body of POST /cds-services/{id}/feedback.
@@ -23,6 +37,19 @@ type Feedback struct {
 // AcceptedSuggestion names an accepted suggestion by its uuid.
 type AcceptedSuggestion struct {
 	ID string `json:"id"`
+}
+
+// outcomeTime parses outcomeTimestamp: an RFC 3339 instant in UTC (CDS Hooks 2.0), "Z"
+// or an offset of zero. The store keys duplicates on the instant, however written.
+func (f Feedback) outcomeTime() (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, f.OutcomeTimestamp)
+	if err != nil {
+		return time.Time{}, Errorf(KindInvalid, "outcomeTimestamp must be an RFC 3339 instant")
+	}
+	if _, off := t.Zone(); off != 0 {
+		return time.Time{}, Errorf(KindInvalid, "outcomeTimestamp must be in UTC (Z), not with an offset")
+	}
+	return t.UTC(), nil
 }
 
 // OverrideReason is why a card was overridden: a coded reason, a comment, or both.
@@ -46,6 +73,9 @@ func (r *FeedbackRequest) Validate() error {
 	if len(r.Feedback) == 0 {
 		return Errorf(KindInvalid, "feedback must hold at least one item")
 	}
+	if len(r.Feedback) > MaxFeedbackItems {
+		return Errorf(KindInvalid, "feedback holds %d items, more than %d: send them in several calls", len(r.Feedback), MaxFeedbackItems)
+	}
 	for i, f := range r.Feedback {
 		if err := f.validate(); err != nil {
 			return Errorf(KindInvalid, "feedback[%d]: %s", i, err.(*Error).Msg)
@@ -58,23 +88,29 @@ func (f Feedback) validate() error {
 	if f.Card == "" {
 		return Errorf(KindInvalid, "card is required")
 	}
-	if len(f.Card) > 128 {
-		return Errorf(KindInvalid, "card is longer than 128 characters")
+	if len(f.Card) > MaxFeedbackID {
+		return Errorf(KindInvalid, "card is longer than %d characters", MaxFeedbackID)
 	}
 	if f.OutcomeTimestamp == "" {
 		return Errorf(KindInvalid, "outcomeTimestamp is required")
 	}
-	if _, err := time.Parse(time.RFC3339, f.OutcomeTimestamp); err != nil {
-		return Errorf(KindInvalid, "outcomeTimestamp must be an RFC 3339 instant")
+	if _, err := f.outcomeTime(); err != nil {
+		return err
 	}
 	switch f.Outcome {
 	case "accepted":
 		if len(f.AcceptedSuggestions) == 0 {
 			return Errorf(KindInvalid, "acceptedSuggestions is required when the outcome is accepted")
 		}
+		if len(f.AcceptedSuggestions) > MaxAcceptedPerItem {
+			return Errorf(KindInvalid, "acceptedSuggestions holds more than %d suggestions", MaxAcceptedPerItem)
+		}
 		for j, s := range f.AcceptedSuggestions {
 			if s.ID == "" {
 				return Errorf(KindInvalid, "acceptedSuggestions[%d].id is required", j)
+			}
+			if len(s.ID) > MaxFeedbackID {
+				return Errorf(KindInvalid, "acceptedSuggestions[%d].id is longer than %d characters", j, MaxFeedbackID)
 			}
 		}
 		if f.OverrideReason != nil {
@@ -88,8 +124,20 @@ func (f Feedback) validate() error {
 			if o.Reason == nil && o.UserComment == "" {
 				return Errorf(KindInvalid, "overrideReason needs a reason or a userComment")
 			}
-			if o.Reason != nil && o.Reason.Code == "" {
-				return Errorf(KindInvalid, "overrideReason.reason.code is required")
+			if r := o.Reason; r != nil {
+				// CDS Hooks 2.0: the reason is a Coding with both system and code.
+				if r.Code == "" {
+					return Errorf(KindInvalid, "overrideReason.reason.code is required")
+				}
+				if r.System == "" {
+					return Errorf(KindInvalid, "overrideReason.reason.system is required")
+				}
+				if len(r.Code) > MaxReasonCode || len(r.System) > MaxReasonSystem {
+					return Errorf(KindInvalid, "overrideReason.reason: system over %d or code over %d characters", MaxReasonSystem, MaxReasonCode)
+				}
+			}
+			if len(o.UserComment) > MaxUserComment {
+				return Errorf(KindInvalid, "overrideReason.userComment is longer than %d bytes", MaxUserComment)
 			}
 		}
 	case "":
@@ -100,230 +148,56 @@ func (f Feedback) validate() error {
 	return nil
 }
 
-// FeedbackKey identifies one feedback item, so that a resent item is stored once. It is
-// the primary key a persistent store would use.
-type FeedbackKey struct {
-	Issuer           string // the authenticated client ("" in -dev)
-	ServiceID        string
-	Card             string
-	Outcome          string
-	OutcomeTimestamp string
-}
-
-// FeedbackRecord is one stored feedback item: its key, the topic code of the card it is
-// about (cards.TopicSystem; "" when the card is unknown, e.g. older than the CardTopics
-// window) and the item as received. A persistent store keeps the topic with the item so
-// that acceptance can be analysed per topic code.
-type FeedbackRecord struct {
-	Key      FeedbackKey
-	Topic    string
-	Feedback Feedback
-}
-
-// FeedbackStore keeps feedback. Put is idempotent: it reports whether the item was new.
-type FeedbackStore interface {
-	Put(ctx context.Context, r FeedbackRecord) (created bool, err error)
-}
-
-// OutcomeCounts are the feedback outcomes of one topic code.
-type OutcomeCounts struct {
-	Accepted   int
-	Overridden int
-}
-
-// MemoryFeedbackStore is an in-memory FeedbackStore holding at most Max items (the oldest
-// is forgotten first).
-type MemoryFeedbackStore struct {
-	Max int
-
-	mu    sync.Mutex
-	items map[FeedbackKey]FeedbackRecord
-	order []FeedbackKey
-}
-
-var _ FeedbackStore = (*MemoryFeedbackStore)(nil)
-
-// NewMemoryFeedbackStore returns a store of at most max items (100000 when max <= 0).
-func NewMemoryFeedbackStore(max int) *MemoryFeedbackStore {
-	if max <= 0 {
-		max = 100000
+// record returns the store's record of a validated item received at received.
+func (f Feedback) record(issuer, serviceID string, received time.Time) store.Feedback {
+	at, _ := f.outcomeTime() // validated
+	r := store.Feedback{
+		Issuer: issuer, ServiceID: serviceID, Card: f.Card, Outcome: f.Outcome,
+		OutcomeTime: at, Received: received.UTC(),
 	}
-	return &MemoryFeedbackStore{Max: max, items: map[FeedbackKey]FeedbackRecord{}}
-}
-
-// Put implements FeedbackStore.
-func (m *MemoryFeedbackStore) Put(_ context.Context, r FeedbackRecord) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.items == nil {
-		m.items = map[FeedbackKey]FeedbackRecord{}
+	for _, s := range f.AcceptedSuggestions {
+		r.Accepted = append(r.Accepted, s.ID)
 	}
-	if _, ok := m.items[r.Key]; ok {
-		return false, nil
-	}
-	for len(m.order) >= m.Max && len(m.order) > 0 {
-		delete(m.items, m.order[0])
-		m.order = m.order[1:]
-	}
-	m.items[r.Key] = r
-	m.order = append(m.order, r.Key)
-	return true, nil
-}
-
-// Len returns the number of items held.
-func (m *MemoryFeedbackStore) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.items)
-}
-
-// Get returns the record stored under key.
-func (m *MemoryFeedbackStore) Get(key FeedbackKey) (FeedbackRecord, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.items[key]
-	return r, ok
-}
-
-// ByTopic returns the outcomes held per topic code ("" for cards of unknown topic): the
-// acceptance of each kind of card.
-func (m *MemoryFeedbackStore) ByTopic() map[string]OutcomeCounts {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[string]OutcomeCounts{}
-	for _, r := range m.items {
-		c := out[r.Topic]
-		switch r.Key.Outcome {
-		case "accepted":
-			c.Accepted++
-		case "overridden":
-			c.Overridden++
+	if o := f.OverrideReason; o != nil {
+		r.Comment = o.UserComment
+		if o.Reason != nil {
+			r.ReasonSystem, r.ReasonCode = o.Reason.System, o.Reason.Code
 		}
-		out[r.Topic] = c
 	}
-	return out
+	return r
 }
 
-// CardRef names one card returned to one client by one service.
-type CardRef struct {
-	Issuer    string // the authenticated client ("" in -dev)
-	ServiceID string
-	Card      string // the card's uuid
-}
-
-// CardTopics remembers the topic code of each card returned, so that feedback, which
-// names only the card's uuid, can be counted and stored by topic. A persistent or shared
-// implementation (Redis, SQL) may replace MemoryCardTopics.
-type CardTopics interface {
-	// Remember records the topic code of each card (topics[uuid] = code).
-	Remember(ctx context.Context, issuer, serviceID string, topics map[string]string) error
-	// Topic returns the topic code of a card, or false when unknown or forgotten.
-	Topic(ctx context.Context, ref CardRef) (string, bool, error)
-}
-
-// MemoryCardTopics is an in-memory CardTopics holding at most Max cards, each for TTL
-// after it was returned (the oldest is forgotten first). Safe for concurrent use.
-type MemoryCardTopics struct {
-	max int
-	ttl time.Duration
-	now func() time.Time
-
-	mu    sync.Mutex
-	items map[CardRef]cardTopic
-	queue []queuedRef // in order of insertion, hence of expiry
-	head  int
-}
-
-type cardTopic struct {
-	topic   string
-	expires time.Time
-}
-
-type queuedRef struct {
-	ref     CardRef
-	expires time.Time
-}
-
-var _ CardTopics = (*MemoryCardTopics)(nil)
-
-// Defaults of NewMemoryCardTopics.
-const (
-	DefaultCardTopicsMax = 100000
-	DefaultCardTopicsTTL = 24 * time.Hour
-)
-
-// NewMemoryCardTopics returns an index of at most max cards (DefaultCardTopicsMax when
-// max <= 0) kept for ttl (DefaultCardTopicsTTL when ttl <= 0); now is the clock
-// (time.Now when nil).
-func NewMemoryCardTopics(max int, ttl time.Duration, now func() time.Time) *MemoryCardTopics {
-	if max <= 0 {
-		max = DefaultCardTopicsMax
+// Fingerprint is the digest of what a card says about the patient: its topic, urgency,
+// summary, detail (where the facts it used are listed with their values, dates and
+// references) and suggestion labels. New data changes it; the digest holds no chart text.
+func Fingerprint(c cards.Card) string {
+	h := sha256.New()
+	topic := ""
+	if c.Source.Topic != nil {
+		topic = c.Source.Topic.Code
 	}
-	if ttl <= 0 {
-		ttl = DefaultCardTopicsTTL
+	for _, s := range []string{topic, string(c.Indicator), c.Summary, c.Detail} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
 	}
-	if now == nil {
-		now = time.Now
+	for _, s := range c.Suggestions {
+		h.Write([]byte(s.Label))
+		h.Write([]byte{0})
 	}
-	return &MemoryCardTopics{max: max, ttl: ttl, now: now, items: map[CardRef]cardTopic{}}
+	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// Remember implements CardTopics.
-func (m *MemoryCardTopics) Remember(_ context.Context, issuer, serviceID string, topics map[string]string) error {
-	now := m.now()
-	expires := now.Add(m.ttl)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.expire(now)
-	for card, topic := range topics {
-		ref := CardRef{Issuer: issuer, ServiceID: serviceID, Card: card}
-		for len(m.items) >= m.max && m.head < len(m.queue) {
-			m.pop()
-		}
-		m.items[ref] = cardTopic{topic: topic, expires: expires}
-		m.queue = append(m.queue, queuedRef{ref: ref, expires: expires})
+// topicOf returns the topic code of a card ("" for none).
+func topicOf(c cards.Card) string {
+	if c.Source.Topic != nil {
+		return c.Source.Topic.Code
 	}
-	return nil
+	return ""
 }
 
-// Topic implements CardTopics.
-func (m *MemoryCardTopics) Topic(_ context.Context, ref CardRef) (string, bool, error) {
-	now := m.now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.expire(now)
-	e, ok := m.items[ref]
-	if !ok || !now.Before(e.expires) {
-		return "", false, nil
-	}
-	return e.topic, true, nil
-}
-
-// Len returns the number of cards held.
-func (m *MemoryCardTopics) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.items)
-}
-
-// expire forgets the cards whose time is up.
-func (m *MemoryCardTopics) expire(now time.Time) {
-	for m.head < len(m.queue) && !now.Before(m.queue[m.head].expires) {
-		m.pop()
-	}
-}
-
-// pop forgets the oldest queued card (unless it was remembered again since) and compacts
-// the queue once half of it is spent.
-func (m *MemoryCardTopics) pop() {
-	q := m.queue[m.head]
-	m.queue[m.head] = queuedRef{}
-	m.head++
-	if e, ok := m.items[q.ref]; ok && e.expires.Equal(q.expires) {
-		delete(m.items, q.ref)
-	}
-	if m.head > 1024 && m.head*2 > len(m.queue) {
-		m.queue = append([]queuedRef(nil), m.queue[m.head:]...)
-		m.head = 0
-	}
+// suppressible reports whether an overridden card may be held back: never a critical
+// card (a safety finding, docs/clinical.md §1), never nen-summary (what nencds understood,
+// with the data-quality notes, docs/clinical.md §4).
+func suppressible(c cards.Card) bool {
+	return c.Indicator != cards.Critical && topicOf(c) != cards.TopicSummary
 }

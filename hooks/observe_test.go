@@ -22,6 +22,7 @@ import (
 	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/hooks/auth"
 	"github.com/nencds/nencds/hooks/telemetry"
+	"github.com/nencds/nencds/store"
 )
 
 // logLines decodes JSON log lines.
@@ -231,9 +232,9 @@ func withTelemetry(t *testing.T, fa *fakeAuth) (Options, sdkmetric.Reader) {
 // request), auth failures by reason, and feedback by the topic of the card it names.
 func TestMetricsWiring(t *testing.T) {
 	t.Parallel()
-	store := NewMemoryFeedbackStore(0)
+	st := newMemoryStore(t)
 	o, reader := withTelemetry(t, &fakeAuth{client: auth.Client{Issuer: "https://ehr.test"}})
-	o.Feedback = store
+	o.Store = st
 	h := newTestServer(t, o).Handler()
 
 	w := do(h, "POST", "/cds-services/"+PatientViewID, fixture(t), nil)
@@ -304,25 +305,35 @@ func TestMetricsWiring(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("metrics (-want +got):\n%s", diff)
 	}
-	// The store keeps the topic with each item.
-	rec, ok := store.Get(FeedbackKey{Issuer: "https://ehr.test", ServiceID: PatientViewID, Card: first.UUID, Outcome: "accepted", OutcomeTimestamp: "2026-06-01T12:05:00Z"})
-	if !ok || rec.Topic != first.Source.Topic.Code {
-		t.Errorf("stored %+v, %v; want topic %q", rec, ok, first.Source.Topic.Code)
+	// The store joins each item to its card's topic; the unknown card is kept, unmatched.
+	rep, err := st.Report(t.Context(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string]OutcomeCounts{first.Source.Topic.Code: {Accepted: 1}, "": {Overridden: 1}}, store.ByTopic()); diff != "" {
-		t.Errorf("ByTopic (-want +got):\n%s", diff)
+	if rep.Unmatched != 1 || topicReport(rep, first.Source.Topic.Code).Accepted != 1 {
+		t.Errorf("report %+v", rep)
 	}
 }
 
-// TestFeedbackTopicPerClient: a card's topic is known only to the client it was returned
-// to (the index is keyed by issuer and service).
+// topicReport returns the row of topic in r (zero when absent).
+func topicReport(r *store.Report, topic string) store.TopicReport {
+	for _, t := range r.Topics {
+		if t.Topic == topic {
+			return t
+		}
+	}
+	return store.TopicReport{}
+}
+
+// TestFeedbackTopicPerClient: a card is known only to the client it was returned to (the
+// store keys cards by issuer and service): another client's feedback on its uuid is kept
+// as unmatched.
 func TestFeedbackTopicPerClient(t *testing.T) {
 	t.Parallel()
-	topics := NewMemoryCardTopics(0, 0, nil)
-	store := NewMemoryFeedbackStore(0)
+	st := newMemoryStore(t)
 	serve := func(issuer string) http.Handler {
 		o := testOptions(t, &fakeAuth{client: auth.Client{Issuer: issuer}}, nil)
-		o.CardTopics, o.Feedback = topics, store
+		o.Store = st
 		return newTestServer(t, o).Handler()
 	}
 	a, b := serve("https://a.test"), serve("https://b.test")
@@ -335,78 +346,11 @@ func TestFeedbackTopicPerClient(t *testing.T) {
 	fb := []byte(fmt.Sprintf(`{"feedback":[{"card":%q,"outcome":"overridden","outcomeTimestamp":"2026-06-01T12:05:00Z"}]}`, card))
 	do(a, "POST", "/cds-services/"+PatientViewID+"/feedback", fb, nil)
 	do(b, "POST", "/cds-services/"+PatientViewID+"/feedback", fb, nil)
-	key := FeedbackKey{ServiceID: PatientViewID, Card: card, Outcome: "overridden", OutcomeTimestamp: "2026-06-01T12:05:00Z"}
-	key.Issuer = "https://a.test"
-	if r, _ := store.Get(key); r.Topic != resp.Cards[0].Source.Topic.Code {
-		t.Errorf("client a: topic %q, want %q", r.Topic, resp.Cards[0].Source.Topic.Code)
+	rep, err := st.Report(t.Context(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	key.Issuer = "https://b.test"
-	if r, ok := store.Get(key); !ok || r.Topic != "" {
-		t.Errorf("client b: %+v %v, want stored with no topic", r, ok)
-	}
-}
-
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
-
-func TestMemoryCardTopics(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clock := &fakeClock{t: goldenAt}
-	m := NewMemoryCardTopics(3, time.Hour, clock.now)
-	ref := func(card string) CardRef { return CardRef{Issuer: "i", ServiceID: "s", Card: card} }
-	topic := func(card string) string {
-		v, ok, err := m.Topic(ctx, ref(card))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			return "-"
-		}
-		return v
-	}
-	m.Remember(ctx, "i", "s", map[string]string{"a": "nen-summary"})
-	m.Remember(ctx, "i", "s", map[string]string{"b": "net-ssa"}) // a is the oldest
-	if got := topic("a") + " " + topic("b") + " " + topic("c"); got != "nen-summary net-ssa -" {
-		t.Errorf("got %q", got)
-	}
-	if v, ok, _ := m.Topic(ctx, CardRef{Issuer: "other", ServiceID: "s", Card: "a"}); ok {
-		t.Errorf("another issuer sees %q", v)
-	}
-	clock.t = clock.t.Add(30 * time.Minute)
-	m.Remember(ctx, "i", "s", map[string]string{"c": "net-prrt", "d": "nen-workup"}) // over the bound: a goes
-	if got := topic("a") + " " + topic("b") + " " + topic("c") + " " + topic("d"); got != "- net-ssa net-prrt nen-workup" {
-		t.Errorf("after the bound: %q", got)
-	}
-	clock.t = clock.t.Add(31 * time.Minute) // b expires (60 min), c and d remain
-	if got := topic("b") + " " + topic("c"); got != "- net-prrt" {
-		t.Errorf("after expiry: %q", got)
-	}
-	if m.Len() != 2 {
-		t.Errorf("Len %d, want 2", m.Len())
-	}
-	clock.t = clock.t.Add(time.Hour)
-	if m.Len() != 2 || topic("c") != "-" || m.Len() != 0 {
-		t.Errorf("everything should have expired: Len %d", m.Len())
-	}
-}
-
-// TestMemoryCardTopicsQueueBounded: many cards over time do not grow the queue without
-// bound (it is compacted).
-func TestMemoryCardTopicsQueueBounded(t *testing.T) {
-	t.Parallel()
-	clock := &fakeClock{t: goldenAt}
-	m := NewMemoryCardTopics(100, time.Minute, clock.now)
-	for i := 0; i < 20000; i++ {
-		clock.t = clock.t.Add(time.Second)
-		m.Remember(context.Background(), "", "s", map[string]string{fmt.Sprint(i): "x"})
-	}
-	m.mu.Lock()
-	n, q := len(m.items), len(m.queue)-m.head
-	capq := cap(m.queue)
-	m.mu.Unlock()
-	if n != 60 || q != 60 || capq > 4096 {
-		t.Errorf("items %d, queued %d, queue capacity %d", n, q, capq)
+	if rep.Unmatched != 1 || topicReport(rep, resp.Cards[0].Source.Topic.Code).Overridden != 1 {
+		t.Errorf("report %+v", rep)
 	}
 }

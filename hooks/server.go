@@ -17,6 +17,7 @@ import (
 
 	"github.com/nencds/nencds/hooks/auth"
 	"github.com/nencds/nencds/hooks/telemetry"
+	"github.com/nencds/nencds/store"
 )
 
 // Authenticator verifies the client JWT of one call; *auth.Verifier satisfies it. aud is
@@ -42,12 +43,22 @@ type Options struct {
 	AuthReason func(error) string
 	// Evaluator evaluates the patient-view requests. Required.
 	Evaluator *Evaluator
-	// Feedback keeps feedback (a MemoryFeedbackStore when nil).
-	Feedback FeedbackStore
-	// CardTopics remembers the topic code of every card returned, so that feedback (which
-	// names a card by its uuid) is counted and stored by topic (a MemoryCardTopics with
-	// its defaults when nil).
-	CardTopics CardTopics
+	// Store keeps the issued cards (codes, a patient pseudonym, a fingerprint) and the
+	// feedback, and holds the overrides that suppress cards (a store.Memory when nil).
+	Store store.Store
+	// Cards, when set, writes issued cards in the background (a bounded queue whose drops
+	// are counted); when nil they are written before the answer (tests).
+	Cards CardQueue
+	// SuppressFor: a card overridden for the patient is not shown again for this long,
+	// unless its fingerprint changed; never a critical card or nen-summary. 0: off.
+	SuppressFor time.Duration
+	// StoreTimeout bounds the suppression lookup of one call (default 300 ms): past it,
+	// or when the store fails, the cards are answered unsuppressed.
+	StoreTimeout time.Duration
+	// FeedbackTimeout bounds the commit of one feedback call (default 5 s); past it, 503.
+	FeedbackTimeout time.Duration
+	// Clock is the server clock of issued and received times (time.Now when nil).
+	Clock func() time.Time
 	// Limits bound the request decoder.
 	Limits Limits
 	// CORSOrigins are the allowed browser origins ("*" for any; any in Dev).
@@ -97,11 +108,21 @@ func NewServer(o Options) (*Server, error) {
 		}
 	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
-	if o.Feedback == nil {
-		o.Feedback = NewMemoryFeedbackStore(0)
+	if o.Store == nil {
+		st, err := store.NewMemory(store.Options{})
+		if err != nil {
+			return nil, err
+		}
+		o.Store = st
 	}
-	if o.CardTopics == nil {
-		o.CardTopics = NewMemoryCardTopics(0, 0, nil)
+	if o.StoreTimeout <= 0 {
+		o.StoreTimeout = 300 * time.Millisecond
+	}
+	if o.FeedbackTimeout <= 0 {
+		o.FeedbackTimeout = 5 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 64
@@ -391,6 +412,9 @@ func (s *Server) service(c *gin.Context) error {
 	}
 	ctx := c.Request.Context()
 	client := clientOf(c)
+	patient := s.o.Store.Pseudonym(client.Issuer, req.PatientView.PatientID)
+	// The overrides of the patient are read while the cards are computed.
+	overrides := s.lookupOverrides(ctx, patient)
 	res, err := s.o.Evaluator.Run(ctx, req, client)
 	if res != nil {
 		for key, d := range res.Dispositions {
@@ -400,17 +424,10 @@ func (s *Server) service(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	res.Response.Cards = s.suppress(c, res.Response.Cards, overrides)
 	topics := make([]string, 0, len(res.Response.Cards))
-	byCard := make(map[string]string, len(res.Response.Cards))
 	for _, card := range res.Response.Cards {
-		topic := ""
-		if card.Source.Topic != nil {
-			topic = card.Source.Topic.Code
-		}
-		topics = append(topics, topic)
-		if card.UUID != "" {
-			byCard[card.UUID] = topic
-		}
+		topics = append(topics, topicOf(card))
 	}
 	s.o.Telemetry.RecordCards(ctx, svc.ID, topics...)
 	if inv := res.Response.Invalid; len(inv) > 0 {
@@ -420,12 +437,7 @@ func (s *Server) service(c *gin.Context) error {
 		s.logger(c).ErrorContext(ctx, "cards failed validation and were left out", "service", svc.ID, "topics", inv)
 		rl.invalid = inv
 	}
-	if len(byCard) > 0 {
-		if err := s.o.CardTopics.Remember(ctx, client.Issuer, svc.ID, byCard); err != nil {
-			// Feedback on these cards will count as of unknown topic; the answer stands.
-			s.logger(c).WarnContext(ctx, "card topics not remembered", "err", err.Error())
-		}
-	}
+	s.issue(c, svc, req.Hook, client.Issuer, patient, res.Response.Cards)
 	rl.cards = len(res.Response.Cards)
 	rl.topics = topics
 	s.render(c, http.StatusOK, res.Response)
@@ -455,25 +467,28 @@ func (s *Server) feedback(c *gin.Context) error {
 	ctx := c.Request.Context()
 	issuer := clientOf(c).Issuer
 	rl.feedback = len(fr.Feedback)
-	for _, f := range fr.Feedback {
-		topic, _, err := s.o.CardTopics.Topic(ctx, CardRef{Issuer: issuer, ServiceID: svc.ID, Card: f.Card})
-		if err != nil {
-			s.logger(c).WarnContext(ctx, "card topic lookup failed", "err", err.Error())
-			topic = ""
+	received := s.o.Clock()
+	items := make([]store.Feedback, len(fr.Feedback))
+	for i, f := range fr.Feedback {
+		items[i] = f.record(issuer, svc.ID, received)
+	}
+	// Committed before the 200: an acknowledged item survives a crash. A store that is
+	// down or slow answers 503, so that the EHR retries (the items are idempotent).
+	sctx, cancel := context.WithTimeout(ctx, s.o.FeedbackTimeout)
+	puts, err := s.o.Store.PutFeedback(sctx, items)
+	cancel()
+	if err != nil {
+		s.o.Telemetry.RecordStoreError(ctx, "feedback")
+		s.logger(c).WarnContext(ctx, "feedback not stored", "err", err.Error())
+		return &Error{Kind: KindUnavailable, Msg: "feedback could not be stored; retry later", Err: err}
+	}
+	for i, p := range puts {
+		if !p.Matched {
+			rl.feedbackUnmatched++
 		}
-		ok, err := s.o.Feedback.Put(ctx, FeedbackRecord{
-			Key: FeedbackKey{
-				Issuer: issuer, ServiceID: svc.ID, Card: f.Card, Outcome: f.Outcome, OutcomeTimestamp: f.OutcomeTimestamp,
-			},
-			Topic:    topic,
-			Feedback: f,
-		})
-		if err != nil {
-			return &Error{Kind: KindInternal, Err: err}
-		}
-		if ok {
+		if p.Created {
 			rl.feedbackNew++
-			s.o.Telemetry.RecordFeedback(ctx, svc.ID, topic, f.Outcome)
+			s.o.Telemetry.RecordFeedback(ctx, svc.ID, p.Topic, items[i].Outcome)
 		}
 	}
 	c.Status(http.StatusOK)
@@ -499,9 +514,12 @@ type reqLog struct {
 	invalid      []string // topic codes of cards left out because they failed validation
 	feedback     int      // items received (feedback calls)
 	feedbackNew  int
-	kind         string   // error kind of a failed request
-	missing      []string // prefetch keys of a 412
-	authReason   string   // auth.ReasonOf of a 401
+	// feedbackUnmatched counts items about cards the store does not know (kept anyway).
+	feedbackUnmatched int
+	suppressed        int      // cards held back after an override
+	kind              string   // error kind of a failed request
+	missing           []string // prefetch keys of a 412
+	authReason        string   // auth.ReasonOf of a 401
 }
 
 func logOf(c *gin.Context) *reqLog {
@@ -557,8 +575,11 @@ func (s *Server) access(c *gin.Context) {
 	if len(rl.invalid) > 0 {
 		attrs = append(attrs, slog.Any("invalid_cards", rl.invalid))
 	}
+	if rl.suppressed > 0 {
+		attrs = append(attrs, slog.Int("suppressed", rl.suppressed))
+	}
 	if rl.feedback > 0 {
-		attrs = append(attrs, slog.Int("items", rl.feedback), slog.Int("new", rl.feedbackNew))
+		attrs = append(attrs, slog.Int("items", rl.feedback), slog.Int("new", rl.feedbackNew), slog.Int("unmatched", rl.feedbackUnmatched))
 	}
 	if rl.kind != "" && status >= 400 {
 		attrs = append(attrs, slog.String("kind", rl.kind))

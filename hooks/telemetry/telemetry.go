@@ -80,6 +80,7 @@ type Telemetry struct {
 	fetchErrors     metric.Int64Counter
 	authFailures    metric.Int64Counter
 	feedback        metric.Int64Counter
+	store           storeInstruments
 }
 
 // Setup builds the telemetry pipeline from cfg and the standard environment variables:
@@ -157,6 +158,9 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, func(context.Context) e
 		exporting:  exporting,
 	}
 	if err := t.newInstruments(mp.Meter(instrumentationName)); err != nil {
+		return nil, nil, err
+	}
+	if err := t.store.init(mp.Meter(instrumentationName)); err != nil {
 		return nil, nil, err
 	}
 
