@@ -70,6 +70,19 @@ type Config struct {
 	// AppFrameAncestors is the app's CSP frame-ancestors: who may embed it.
 	AppFrameAncestors string
 
+	// DB is the store: memory, sqlite:PATH or postgres://... (see storeConfig).
+	DB string
+	// PseudonymKey is the HMAC key of patient pseudonyms (hex or base64).
+	PseudonymKey string
+	// SuppressDays: an overridden card is not shown again for this many days (0: off).
+	SuppressDays int
+	// StoreTimeout bounds the suppression lookup of one call.
+	StoreTimeout time.Duration
+	// CardQueue is the buffer of the background write of issued cards (responses).
+	CardQueue int
+	// key is the parsed PseudonymKey.
+	key []byte
+
 	// Rules is the resolved rules configuration (defaults, file, flags), validated.
 	Rules cards.Config
 	// set names the settings given by flag or environment.
@@ -135,6 +148,11 @@ var settings = []setting{
 	{"smart-client-id", "NENCDS_SMART_CLIENT_ID", "SMART client id of the app as registered with the EHR (required with -app; nencds-dev with -dev)", str(func(c *Config) *string { return &c.SMARTClientID }, "")},
 	{"smart-redirect-url", "NENCDS_SMART_REDIRECT_URL", "redirect URI of the app as registered with the EHR (default {public_url}/app/callback)", str(func(c *Config) *string { return &c.SMARTRedirectURL }, "")},
 	{"app-frame-ancestors", "NENCDS_APP_FRAME_ANCESTORS", "CSP frame-ancestors of the app: the EHR origins that may embed it, space separated", str(func(c *Config) *string { return &c.AppFrameAncestors }, "'self'")},
+	{"db", "NENCDS_DB", "the store of issued cards and feedback: `sqlite:PATH`, `postgres://...` (several replicas) or `memory` (lost at exit); required without -dev; -dev default `sqlite:$XDG_STATE_HOME/nencds/dev.db` (else `~/.local/state/nencds/dev.db`)", str(func(c *Config) *string { return &c.DB }, "")},
+	{"pseudonym-key", "NENCDS_PSEUDONYM_KEY", "HMAC-SHA256 key of patient pseudonyms, at least 32 bytes as hex or base64; required with PostgreSQL (the same on every replica); with SQLite, when empty, generated once into PATH.key", str(func(c *Config) *string { return &c.PseudonymKey }, "")},
+	{"suppress-days", "NENCDS_SUPPRESS_DAYS", "an overridden card is not shown again for the same patient for this many days unless its facts changed; never a critical card or nen-summary (0: off)", integer(func(c *Config) *int { return &c.SuppressDays }, 30)},
+	{"store-timeout", "NENCDS_STORE_TIMEOUT", "deadline of the suppression lookup of one call; past it, or when the store fails, cards are answered unsuppressed", duration(func(c *Config) *time.Duration { return &c.StoreTimeout }, 300*time.Millisecond)},
+	{"card-queue", "NENCDS_CARD_QUEUE", "responses buffered for the background write of issued cards (beyond: dropped and counted in nencds.store.cards.dropped)", integer(func(c *Config) *int { return &c.CardQueue }, 1024)},
 }
 
 // usage heads the -h output of the server; the flags follow.
@@ -198,6 +216,9 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	c.Rules = rules
+	if err := c.storeConfig(getenv); err != nil {
+		return nil, err
+	}
 	return &c, nil
 }
 

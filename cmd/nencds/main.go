@@ -5,6 +5,7 @@
 //	nencds -trust trust.yaml       # production (see the README's settings table)
 //	nencds eval [-at T] [-text] FILE|-
 //	nencds demo-ehr BUNDLE.json    # a fixture EHR that launches the SMART app of nencds -dev
+//	nencds report -db URL [-since 30d] [-json | -html FILE]
 package main
 
 import (
@@ -54,6 +55,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if len(args) > 0 && args[0] == "demo-ehr" {
 		return runDemoEHR(ctx, args[1:], stdout, stderr, nil)
+	}
+	if len(args) > 0 && args[0] == "report" {
+		return runReport(ctx, args[1:], getenv, stdout, stderr, time.Now())
 	}
 	cfg, err := parseConfig(args, getenv)
 	if errors.Is(err, errVersionRequested) {
@@ -150,6 +154,13 @@ func newServer(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry) (srv 
 		logger.Warn("DEV MODE with a trust file: client JWTs are verified, but any CORS origin " +
 			"is allowed and http fhirServer on loopback is read. Never in production.")
 	}
+	closeStore, err := openStore(cfg, logger, tel, &opts)
+	if err != nil {
+		close()
+		return nil, nil, err
+	}
+	closeVerifier := close
+	close = func() error { return errors.Join(closeStore(), closeVerifier()) }
 	srv, err = hooks.NewServer(opts)
 	if err != nil {
 		close()

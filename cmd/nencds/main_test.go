@@ -40,8 +40,8 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("%+v", c)
 			}
 		}},
-		{name: "production defaults", args: []string{"-trust", "t.yaml"}, check: func(t *testing.T, c *Config) {
-			if c.Addr != ":8080" || c.TrustFile != "t.yaml" || c.Dev {
+		{name: "production defaults", args: []string{"-trust", "t.yaml", "-db", "memory"}, check: func(t *testing.T, c *Config) {
+			if c.Addr != ":8080" || c.TrustFile != "t.yaml" || c.Dev || c.DB != "memory" || c.SuppressDays != 30 {
 				t.Errorf("%+v", c)
 			}
 		}},
@@ -59,6 +59,26 @@ func TestParseConfig(t *testing.T) {
 			}
 		}},
 		{name: "trust required", wantErr: "trust file is required"},
+		{name: "db required outside dev", args: []string{"-trust", "t.yaml"}, wantErr: "a database is required outside -dev"},
+		{name: "postgres needs a key", args: []string{"-trust", "t.yaml", "-db", "postgres://db/nencds"}, wantErr: "needs -pseudonym-key"},
+		{name: "short key", args: []string{"-dev", "-pseudonym-key", "abcd"}, wantErr: "at least 32 bytes"},
+		{name: "unknown db", args: []string{"-dev", "-db", "mysql://x"}, wantErr: "-db must be"},
+		{name: "negative suppress days", args: []string{"-dev", "-suppress-days", "-1"}, wantErr: "-suppress-days"},
+		{name: "postgres with a key", args: []string{"-trust", "t.yaml", "-db", "postgres://db/nencds"}, env: map[string]string{"NENCDS_PSEUDONYM_KEY": strings.Repeat("ab", 32)}, check: func(t *testing.T, c *Config) {
+			if len(c.key) != 32 {
+				t.Errorf("key %x", c.key)
+			}
+		}},
+		{name: "dev default db", args: []string{"-dev"}, env: map[string]string{"HOME": "/home/clin"}, check: func(t *testing.T, c *Config) {
+			if c.DB != "sqlite:/home/clin/.local/state/nencds/dev.db" {
+				t.Errorf("db %q", c.DB)
+			}
+		}},
+		{name: "dev default db, XDG", args: []string{"-dev"}, env: map[string]string{"HOME": "/home/clin", "XDG_STATE_HOME": "/var/state"}, check: func(t *testing.T, c *Config) {
+			if c.DB != "sqlite:/var/state/nencds/dev.db" {
+				t.Errorf("db %q", c.DB)
+			}
+		}},
 		{name: "tls pair", args: []string{"-dev", "-tls-cert", "c.pem"}, wantErr: "go together"},
 		{name: "bad env", env: map[string]string{"NENCDS_MAX_IN_FLIGHT": "many"}, wantErr: "NENCDS_MAX_IN_FLIGHT"},
 		{name: "stray argument", args: []string{"-dev", "serve"}, wantErr: "unexpected arguments"},
@@ -226,7 +246,7 @@ func TestServeTrust(t *testing.T) {
 		}
 		return s
 	}
-	base := start(t, []string{"-trust", file, "-addr", "127.0.0.1:0"})
+	base := start(t, []string{"-trust", file, "-addr", "127.0.0.1:0", "-db", "memory"})
 
 	if code, body := call(t, "GET", base+"/cds-services", "", nil); code != 401 {
 		t.Errorf("discovery without a token: %d %s", code, body)

@@ -47,6 +47,7 @@ var trees = []tree{
 			"to [ip 192.0.2.20/32] ports [TCP/443]",
 			"to [ns{kubernetes.io/metadata.name=observability} pods{app.kubernetes.io/name=opentelemetry-collector}] ports [TCP/4318]",
 			"to [pods{app.kubernetes.io/name=nencds-redis}] ports [TCP/6379]",
+			"to [ip 192.0.2.30/32] ports [TCP/5432]",
 		},
 		minHPAReplica: 2,
 	},
@@ -72,6 +73,7 @@ var trees = []tree{
 			"to [ip 198.51.100.20/32] ports [TCP/443]",
 			"to [ns{kubernetes.io/metadata.name=observability} pods{app.kubernetes.io/name=opentelemetry-collector}] ports [TCP/4318]",
 			"to [pods{app.kubernetes.io/name=nencds-redis}] ports [TCP/6379]",
+			"to [ip 198.51.100.30/32] ports [TCP/5432]",
 		},
 		wantRedis:     true,
 		minHPAReplica: 3,
@@ -369,6 +371,20 @@ func TestNencdsDeployment(t *testing.T) {
 				}
 				if v := volumeAt(t, p, c, flags[f]); v.Secret == nil {
 					t.Errorf("-%s %s is not on a Secret volume", f, flags[f])
+				}
+			}
+
+			// The store: its URL (with the database password) and the pseudonym key come
+			// from a Secret, never from a literal value in a manifest.
+			for _, name := range []string{"NENCDS_DB", "NENCDS_PSEUDONYM_KEY"} {
+				var ref *corev1.SecretKeySelector
+				for _, e := range c.Env {
+					if e.Name == name && e.ValueFrom != nil {
+						ref = e.ValueFrom.SecretKeyRef
+					}
+				}
+				if ref == nil || ref.Name == "" || ref.Key == "" || env[name] != "" {
+					t.Errorf("env %s must come from a Secret (secretKeyRef)", name)
 				}
 			}
 
