@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -67,8 +68,30 @@ type SQL struct {
 	db *sql.DB
 	d  *dialect
 
-	putCard, putFeedback, cardTopic, overrides string
+	putCard, insFeedback, cardTopic, overrides string
+
+	// group, when set (SQLite), takes the feedback calls to the one writer goroutine,
+	// which commits what is waiting in one transaction (group commit: one fsync for many
+	// calls; each call is answered after the commit that holds its items).
+	group     chan feedbackJob
+	quit      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 }
+
+// feedbackJob is one PutFeedback call waiting for the group commit.
+type feedbackJob struct {
+	items []Feedback
+	reply chan feedbackReply
+}
+
+type feedbackReply struct {
+	puts []Put
+	err  error
+}
+
+// maxGroup caps the calls of one group commit.
+const maxGroup = 64
 
 var _ Store = (*SQL)(nil)
 
@@ -77,7 +100,7 @@ func newSQL(db *sql.DB, d *dialect, key []byte) *SQL {
 		pseudonymizer: pseudonymizer{key: key}, db: db, d: d,
 		putCard: d.rebind(`INSERT INTO issued_cards (issuer, service_id, card_uuid, hook, topic, indicator, patient, fingerprint, issued_us, suggestions)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-		putFeedback: d.rebind(`INSERT INTO feedback (issuer, service_id, card_uuid, outcome, outcome_at, accepted, reason_system, reason_code, user_comment, received_us)
+		insFeedback: d.rebind(`INSERT INTO feedback (issuer, service_id, card_uuid, outcome, outcome_at, accepted, reason_system, reason_code, user_comment, received_us)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		cardTopic: d.rebind(`SELECT topic FROM issued_cards WHERE issuer = ? AND service_id = ? AND card_uuid = ?`),
 		overrides: d.rebind(`SELECT DISTINCT c.topic, c.fingerprint FROM issued_cards c
@@ -122,6 +145,9 @@ func openSQLite(ctx context.Context, path string, o Options) (*SQL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite %s: %w", path, err)
 	}
+	// One writer at a time in SQLite: feedback calls are group-committed.
+	s.group, s.quit, s.done = make(chan feedbackJob), make(chan struct{}), make(chan struct{})
+	go s.groupWriter()
 	return s, nil
 }
 
@@ -259,31 +285,109 @@ func nonNil[T any](s []T) []T {
 
 // PutFeedback implements Store.
 func (s *SQL) PutFeedback(ctx context.Context, items []Feedback) ([]Put, error) {
-	out := make([]Put, len(items))
+	if s.group == nil {
+		puts, err := s.putFeedback(ctx, [][]Feedback{items})
+		if err != nil {
+			return nil, err
+		}
+		return puts[0], nil
+	}
+	job := feedbackJob{items: items, reply: make(chan feedbackReply, 1)}
+	select {
+	case s.group <- job:
+	case <-s.quit:
+		return nil, unavailable(errors.New("store closed"))
+	case <-ctx.Done():
+		return nil, unavailable(ctx.Err())
+	}
+	select {
+	case r := <-job.reply:
+		return r.puts, r.err
+	case <-ctx.Done():
+		// The items may still be committed: a retry is stored once.
+		return nil, unavailable(ctx.Err())
+	}
+}
+
+// groupWriter is the one writer of feedback (SQLite): it commits the calls waiting
+// together, then answers each.
+func (s *SQL) groupWriter() {
+	defer close(s.done)
+	for {
+		var jobs []feedbackJob
+		select {
+		case j := <-s.group:
+			jobs = append(jobs, j)
+		case <-s.quit:
+			return
+		}
+	more:
+		for len(jobs) < maxGroup {
+			select {
+			case j := <-s.group:
+				jobs = append(jobs, j)
+			default:
+				break more
+			}
+		}
+		batches := make([][]Feedback, len(jobs))
+		for i, j := range jobs {
+			batches[i] = j.items
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		puts, err := s.putFeedback(ctx, batches)
+		cancel()
+		for i, j := range jobs {
+			if err != nil {
+				j.reply <- feedbackReply{err: err}
+			} else {
+				j.reply <- feedbackReply{puts: puts[i]}
+			}
+		}
+	}
+}
+
+// putFeedback stores batches of items in one transaction; the results are per batch.
+func (s *SQL) putFeedback(ctx context.Context, batches [][]Feedback) ([][]Put, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, unavailable(err)
 	}
 	defer tx.Rollback()
-	for i, f := range items {
-		acc, _ := json.Marshal(nonNil(f.Accepted))
-		res, err := tx.ExecContext(ctx, s.putFeedback, f.Issuer, f.ServiceID, f.Card, f.Outcome, outcomeKey(f.OutcomeTime),
-			string(acc), f.ReasonSystem, f.ReasonCode, f.Comment, f.Received.UnixMicro())
-		if err != nil {
-			return nil, unavailable(err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return nil, unavailable(err)
-		}
-		out[i].Created = n > 0
-		err = tx.QueryRowContext(ctx, s.cardTopic, f.Issuer, f.ServiceID, f.Card).Scan(&out[i].Topic)
-		switch {
-		case err == nil:
-			out[i].Matched = true
-		case errors.Is(err, sql.ErrNoRows):
-		default:
-			return nil, unavailable(err)
+	ins, err := tx.PrepareContext(ctx, s.insFeedback)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer ins.Close()
+	sel, err := tx.PrepareContext(ctx, s.cardTopic)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer sel.Close()
+	out := make([][]Put, len(batches))
+	for b, items := range batches {
+		out[b] = make([]Put, len(items))
+		for i, f := range items {
+			acc, _ := json.Marshal(nonNil(f.Accepted))
+			res, err := ins.ExecContext(ctx, f.Issuer, f.ServiceID, f.Card, f.Outcome, outcomeKey(f.OutcomeTime),
+				string(acc), f.ReasonSystem, f.ReasonCode, f.Comment, f.Received.UnixMicro())
+			if err != nil {
+				return nil, unavailable(err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return nil, unavailable(err)
+			}
+			p := &out[b][i]
+			p.Created = n > 0
+			err = sel.QueryRowContext(ctx, f.Issuer, f.ServiceID, f.Card).Scan(&p.Topic)
+			switch {
+			case err == nil:
+				p.Matched = true
+			case errors.Is(err, sql.ErrNoRows):
+			default:
+				return nil, unavailable(err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -362,7 +466,13 @@ func (s *SQL) Report(ctx context.Context, since time.Time) (*Report, error) {
 func (s *SQL) Ping(ctx context.Context) error { return unavailable(s.db.PingContext(ctx)) }
 
 // Close implements Store.
-func (s *SQL) Close() error { return s.db.Close() }
+func (s *SQL) Close() error {
+	if s.quit != nil {
+		s.closeOnce.Do(func() { close(s.quit) })
+		<-s.done
+	}
+	return s.db.Close()
+}
 
 // unavailable marks err (when not nil) as ErrUnavailable.
 func unavailable(err error) error {

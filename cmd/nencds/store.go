@@ -45,7 +45,7 @@ func (c *Config) storeConfig(getenv func(string) string) error {
 			return fmt.Errorf("-db postgres needs -pseudonym-key (NENCDS_PSEUDONYM_KEY): at least %d random bytes, hex or base64, the same on every replica", store.MinKeyBytes)
 		}
 	default:
-		return fmt.Errorf("-db must be memory, sqlite:PATH or postgres://...")
+		return fmt.Errorf("-db must be memory, sqlite:PATH or a postgres:// URL")
 	}
 	key, err := store.ParseKey(c.PseudonymKey)
 	if err != nil {
