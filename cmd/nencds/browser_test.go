@@ -258,7 +258,8 @@ func TestAppConfig(t *testing.T) {
 		{name: "app", args: []string{"-app", "-smart-client-id", "nencds", "-trust", "../../hooks/auth/testdata/sandbox-trust.yaml", "-public-url", "https://cds.example.org"}, on: true, link: "https://cds.example.org/app/launch"},
 	}
 	for _, tt := range tests {
-		cfg, err := parseConfig(tt.args, func(string) string { return "" })
+		// -db memory: outside -dev a store is required (not what this test is about).
+		cfg, err := parseConfig(tt.args, env(map[string]string{"NENCDS_DB": "memory"}))
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}

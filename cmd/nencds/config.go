@@ -159,6 +159,7 @@ var settings = []setting{
 const usage = `usage: nencds [flags]              serve the CDS Hooks services
        nencds eval [flags] FILE|-   evaluate a CDS Hooks request or a FHIR Bundle from a file (nencds eval -h)
        nencds demo-ehr [flags] FILE a fixture EHR on loopback to try the SMART app with nencds -dev (nencds demo-ehr -h)
+       nencds report [flags]        acceptance of the cards per topic (nencds report -h)
        nencds -version              print the module version and the commit
 
 Each setting is a flag and an environment variable (in brackets); the flag wins.
