@@ -414,7 +414,12 @@ func (s *Server) service(c *gin.Context) error {
 	client := clientOf(c)
 	patient := s.o.Store.Pseudonym(client.Issuer, req.PatientView.PatientID)
 	// The overrides of the patient are read while the cards are computed.
-	overrides := s.lookupOverrides(ctx, patient)
+	// Only patient-view cards are suppressed: the order checks are safety checks at the
+	// moment of ordering, shown every time.
+	var overrides *overridesLookup
+	if req.Hook == "patient-view" {
+		overrides = s.lookupOverrides(ctx, patient)
+	}
 	res, err := s.o.Evaluator.Run(ctx, req, client)
 	if res != nil {
 		for key, d := range res.Dispositions {
