@@ -68,7 +68,7 @@ type SQL struct {
 	db *sql.DB
 	d  *dialect
 
-	putCard, insFeedback, cardTopic, overrides string
+	putCard, fillPatient, insFeedback, cardTopic, overrides string
 
 	// group, when set (SQLite), takes the feedback calls to the one writer goroutine,
 	// which commits what is waiting in one transaction (group commit: one fsync for many
@@ -100,12 +100,14 @@ func newSQL(db *sql.DB, d *dialect, key []byte) *SQL {
 		pseudonymizer: pseudonymizer{key: key}, db: db, d: d,
 		putCard: d.rebind(`INSERT INTO issued_cards (issuer, service_id, card_uuid, hook, topic, indicator, patient, fingerprint, issued_us, suggestions)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-		insFeedback: d.rebind(`INSERT INTO feedback (issuer, service_id, card_uuid, outcome, outcome_at, accepted, reason_system, reason_code, user_comment, received_us)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-		cardTopic: d.rebind(`SELECT topic FROM issued_cards WHERE issuer = ? AND service_id = ? AND card_uuid = ?`),
-		overrides: d.rebind(`SELECT DISTINCT c.topic, c.fingerprint FROM issued_cards c
-			JOIN feedback f ON f.issuer = c.issuer AND f.service_id = c.service_id AND f.card_uuid = c.card_uuid
-			WHERE c.patient = ? AND f.outcome = 'overridden' AND f.received_us >= ?`),
+		fillPatient: d.rebind(`UPDATE feedback SET patient = ? WHERE issuer = ? AND service_id = ? AND card_uuid = ? AND patient = ''`),
+		insFeedback: d.rebind(`INSERT INTO feedback (issuer, service_id, card_uuid, outcome, outcome_at, accepted, reason_system, reason_code, user_comment, received_us, patient)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		cardTopic: d.rebind(`SELECT topic, patient FROM issued_cards WHERE issuer = ? AND service_id = ? AND card_uuid = ?`),
+		// From the patient's feedback (index feedback_patient), not from every card issued.
+		overrides: d.rebind(`SELECT DISTINCT c.topic, c.fingerprint FROM feedback f
+			JOIN issued_cards c ON c.issuer = f.issuer AND c.service_id = f.service_id AND c.card_uuid = f.card_uuid
+			WHERE f.patient = ? AND f.outcome = 'overridden' AND f.received_us >= ?`),
 	}
 }
 
@@ -266,10 +268,19 @@ func (s *SQL) PutCards(ctx context.Context, cards []Card) error {
 		return unavailable(err)
 	}
 	defer stmt.Close()
+	fill, err := tx.PrepareContext(ctx, s.fillPatient)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer fill.Close()
 	for _, c := range cards {
 		sugg, _ := json.Marshal(nonNil(c.Suggestions))
 		if _, err := stmt.ExecContext(ctx, c.Issuer, c.ServiceID, c.UUID, c.Hook, c.Topic, c.Indicator, c.Patient,
 			c.Fingerprint, c.Issued.UnixMicro(), string(sugg)); err != nil {
+			return unavailable(err)
+		}
+		// Feedback that came before its card (the card queue is asynchronous).
+		if _, err := fill.ExecContext(ctx, c.Patient, c.Issuer, c.ServiceID, c.UUID); err != nil {
 			return unavailable(err)
 		}
 	}
@@ -368,19 +379,9 @@ func (s *SQL) putFeedback(ctx context.Context, batches [][]Feedback) ([][]Put, e
 	for b, items := range batches {
 		out[b] = make([]Put, len(items))
 		for i, f := range items {
-			acc, _ := json.Marshal(nonNil(f.Accepted))
-			res, err := ins.ExecContext(ctx, f.Issuer, f.ServiceID, f.Card, f.Outcome, outcomeKey(f.OutcomeTime),
-				string(acc), f.ReasonSystem, f.ReasonCode, f.Comment, f.Received.UnixMicro())
-			if err != nil {
-				return nil, unavailable(err)
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return nil, unavailable(err)
-			}
 			p := &out[b][i]
-			p.Created = n > 0
-			err = sel.QueryRowContext(ctx, f.Issuer, f.ServiceID, f.Card).Scan(&p.Topic)
+			var patient string
+			err := sel.QueryRowContext(ctx, f.Issuer, f.ServiceID, f.Card).Scan(&p.Topic, &patient)
 			switch {
 			case err == nil:
 				p.Matched = true
@@ -388,6 +389,17 @@ func (s *SQL) putFeedback(ctx context.Context, batches [][]Feedback) ([][]Put, e
 			default:
 				return nil, unavailable(err)
 			}
+			acc, _ := json.Marshal(nonNil(f.Accepted))
+			res, err := ins.ExecContext(ctx, f.Issuer, f.ServiceID, f.Card, f.Outcome, outcomeKey(f.OutcomeTime),
+				string(acc), f.ReasonSystem, f.ReasonCode, f.Comment, f.Received.UnixMicro(), patient)
+			if err != nil {
+				return nil, unavailable(err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return nil, unavailable(err)
+			}
+			p.Created = n > 0
 		}
 	}
 	if err := tx.Commit(); err != nil {
