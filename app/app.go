@@ -15,6 +15,7 @@ import (
 
 	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/fhirclient"
+	"github.com/nencds/nencds/internal/security"
 )
 
 // Prefix is the path under which the app is served.
@@ -28,9 +29,11 @@ var assetFS embed.FS
 
 // Options configure the app.
 type Options struct {
-	// Dev allows http on loopback for the launching FHIR server and its authorization
-	// endpoints, and drops the Secure attribute of the cookies (plain-http development).
-	Dev bool
+	// Mode is the security mode (security.Production, the zero value, or Development):
+	// development allows http on loopback for the launching FHIR server and its
+	// authorization endpoints, an http redirect URL, and drops the Secure attribute of the
+	// cookies (plain-http development).
+	Mode security.Mode
 	// PublicURL is the external base of nencds (e.g. https://cds.example.org); the
 	// default RedirectURL is PublicURL + "/app/callback".
 	PublicURL string
@@ -39,7 +42,7 @@ type Options struct {
 	// RedirectURL is the registered redirect URI (default PublicURL + "/app/callback").
 	RedirectURL string
 	// TrustedServers are the FHIR bases that may launch the app (iss): the FHIR servers
-	// listed for the clients of the trust configuration. In Dev a loopback http server
+	// listed for the clients of the trust configuration. In development a loopback server
 	// may launch it too.
 	TrustedServers []string
 	// FHIR reads the record (required); Policy is the SSRF policy of its reads.
@@ -94,12 +97,12 @@ func New(o Options) (*App, error) {
 	if err != nil || !redirect.IsAbs() || redirect.Host == "" || redirect.Fragment != "" {
 		return nil, errors.New("app: the redirect URL must be an absolute URL without a fragment")
 	}
-	if redirect.Scheme != "https" && !(o.Dev && redirect.Scheme == "http") {
+	if redirect.Scheme != "https" && !(o.Mode.HTTPLinks() && redirect.Scheme == "http") {
 		return nil, errors.New("app: the redirect URL must use https")
 	}
 	if o.HTTP == nil {
 		o.HTTP = &http.Client{
-			Transport: fhirclient.Transport(o.Dev),
+			Transport: fhirclient.Transport(o.Mode),
 			Timeout:   10 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse

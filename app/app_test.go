@@ -16,6 +16,7 @@ import (
 	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/fhirmap"
+	"github.com/nencds/nencds/internal/security"
 	"github.com/nencds/nencds/internal/smartfixture"
 )
 
@@ -45,12 +46,12 @@ func appServer(t *testing.T, ehr *smartfixture.Server, edit func(*Options)) (*Ap
 	cfg := cards.DefaultConfig()
 	cfg.SMARTAppURL = srv.URL + "/app/launch"
 	o := Options{
-		Dev:            true,
+		Mode:           security.Development(),
 		PublicURL:      srv.URL,
 		ClientID:       "nencds-test",
 		TrustedServers: []string{ehr.FHIRBase},
-		FHIR:           fhirclient.New(fhirclient.Options{Dev: true}),
-		Policy:         fhirclient.Policy{Dev: true},
+		FHIR:           fhirclient.New(fhirclient.Options{Mode: security.Development()}),
+		Policy:         fhirclient.Policy{Mode: security.Development()},
 		Engine:         cards.NewEngine(cfg, nil),
 		Now:            func() time.Time { return testNow },
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -204,7 +205,7 @@ func TestLaunchFailures(t *testing.T) {
 		{name: "metadata iss", target: func(srv *httptest.Server, _ *smartfixture.Server) string {
 			return srv.URL + "/app/launch?iss=http%3A%2F%2F169.254.169.254%2Ffhir&launch=1"
 		}, status: http.StatusForbidden, want: "Launch refused"},
-		{name: "loopback iss outside dev", edit: func(o *Options) { o.Dev = false; o.Policy = fhirclient.Policy{} },
+		{name: "loopback iss outside dev", edit: func(o *Options) { o.Mode = security.Production(); o.Policy = fhirclient.Policy{} },
 			status: http.StatusForbidden, want: "Launch refused"},
 		{name: "no launch id", target: func(srv *httptest.Server, e *smartfixture.Server) string {
 			return srv.URL + "/app/launch?iss=" + url.QueryEscape(e.FHIRBase)
@@ -225,7 +226,7 @@ func TestLaunchFailures(t *testing.T) {
 				if tt.edit != nil {
 					tt.edit(o)
 					o.RedirectURL = "http://127.0.0.1/app/callback"
-					if !o.Dev {
+					if !o.Mode.IsDevelopment() {
 						o.RedirectURL = "https://cds.example.org/app/callback"
 					}
 				}
@@ -348,7 +349,7 @@ func TestHeaders(t *testing.T) {
 		}
 	}
 	for _, dev := range []bool{true, false} {
-		a := &App{o: Options{Dev: dev}}
+		a := &App{o: Options{Mode: modeOf(dev)}}
 		w := httptest.NewRecorder()
 		a.setCookie(w, sessionCookie, "x", time.Minute)
 		ck := w.Result().Cookies()[0]

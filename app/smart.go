@@ -19,7 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/fhirmap"
 )
 
@@ -66,24 +65,16 @@ func Scope(standalone bool) string {
 }
 
 // trust returns the base of iss if the app may be launched by it: a FHIR server of the
-// trust configuration (in dev also a loopback http one), under the fhirclient policy.
+// trust configuration (in development also a loopback one), under the fhirclient policy.
 func (a *App) trust(iss string) (*url.URL, error) {
 	if iss == "" {
 		return nil, errors.New("no iss")
 	}
-	base, err := a.o.Policy.Allow(iss, a.o.TrustedServers)
-	if err != nil {
-		return nil, err
+	if u, err := url.Parse(iss); err == nil && a.o.Mode.LoopbackHTTP() && isLoopback(u.Hostname()) {
+		return a.o.Policy.AllowOpen(iss) // a local FHIR server in development
 	}
-	if a.o.Dev && isLoopback(base.Hostname()) {
-		return base, nil
-	}
-	// Listed, whatever the policy's mode: in dev the policy admits any https server,
-	// the app only those of the trust configuration.
-	if _, err := (fhirclient.Policy{}).Allow(iss, a.o.TrustedServers); err != nil {
-		return nil, err
-	}
-	return base, nil
+	// Listed, in every mode.
+	return a.o.Policy.Allow(iss, a.o.TrustedServers)
 }
 
 // smartConfig is the part of .well-known/smart-configuration the app reads.
@@ -214,7 +205,7 @@ func (a *App) endpoint(raw string) (*url.URL, error) {
 	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" {
 		return nil, errors.New("endpoint is not an absolute URL")
 	}
-	if u.Scheme != "https" && !(a.o.Dev && u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if u.Scheme != "https" && !(a.o.Mode.LoopbackHTTP() && u.Scheme == "http" && isLoopback(u.Hostname())) {
 		return nil, errors.New("endpoint must use https")
 	}
 	return u, nil
@@ -376,12 +367,12 @@ func (a *App) sweep(now time.Time) {
 func (a *App) setCookie(w http.ResponseWriter, name, value string, ttl time.Duration) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: value, Path: Prefix, MaxAge: int(ttl / time.Second),
-		HttpOnly: true, Secure: !a.o.Dev, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: !a.o.Mode.PlainHTTP(), SameSite: http.SameSiteLaxMode,
 	})
 }
 
 func (a *App) clearCookie(w http.ResponseWriter, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: Prefix, MaxAge: -1, HttpOnly: true, Secure: !a.o.Dev, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: Prefix, MaxAge: -1, HttpOnly: true, Secure: !a.o.Mode.PlainHTTP(), SameSite: http.SameSiteLaxMode})
 }
 
 // random is 256 bits from crypto/rand, base64url: states, verifiers, session ids.

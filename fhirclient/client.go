@@ -10,14 +10,16 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/nencds/nencds/internal/security"
 )
 
 // Options configure the FHIR client.
 type Options struct {
-	// Transport makes the requests (Transport(Dev) when nil); telemetry wraps it.
+	// Transport makes the requests (Transport(Mode) when nil); telemetry wraps it.
 	Transport http.RoundTripper
-	// Dev lets the default transport connect to loopback (as Policy.Dev).
-	Dev bool
+	// Mode decides whether the default transport may connect to loopback (as Policy).
+	Mode security.Mode
 	// MaxBytes caps one response body. Default 10 MiB.
 	MaxBytes int64
 	// MaxPages caps the pages read for one prefetch key by following next links. Default 10.
@@ -50,7 +52,7 @@ func New(o Options) *Client {
 	}
 	t := o.Transport
 	if t == nil {
-		t = Transport(o.Dev)
+		t = Transport(o.Mode)
 	}
 	return &Client{
 		http: &http.Client{

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/nencds/nencds/internal/security"
 )
 
 // TestDialControl: the dial guard refuses link-local and metadata addresses always and
@@ -18,6 +21,7 @@ func TestDialControl(t *testing.T) {
 	tests := []struct {
 		addr        string
 		prod, devOK bool
+		private     bool // refused for an open read (PublicOnly)
 	}{
 		{addr: "169.254.169.254:80"},
 		{addr: "169.254.0.1:443"},
@@ -36,22 +40,28 @@ func TestDialControl(t *testing.T) {
 		{addr: "127.0.0.1:443", devOK: true},
 		{addr: "127.8.9.10:443", devOK: true},
 		{addr: "[::1]:443", devOK: true},
-		{addr: "10.0.0.1:443", prod: true, devOK: true},
-		{addr: "192.168.1.20:8443", prod: true, devOK: true},
+		{addr: "10.0.0.1:443", prod: true, devOK: true, private: true},
+		{addr: "192.168.1.20:8443", prod: true, devOK: true, private: true},
+		{addr: "100.64.3.4:443", prod: true, devOK: true, private: true},
+		{addr: "[fd12::1]:443", prod: true, devOK: true, private: true},
 		{addr: "93.184.216.34:443", prod: true, devOK: true},
 		{addr: "[2001:db8::1]:443", prod: true, devOK: true},
-		{addr: "[fd00:ec2::253]:443", prod: true, devOK: true},
+		{addr: "[fd00:ec2::253]:443", prod: true, devOK: true, private: true},
 		{addr: "169.255.0.1:443", prod: true, devOK: true},
 	}
 	for _, tt := range tests {
-		for _, dev := range []bool{false, true} {
+		for _, m := range []security.Mode{security.Production(), security.Development()} {
 			want := tt.prod
-			if dev {
+			if m.IsDevelopment() {
 				want = tt.devOK
 			}
-			err := dialControl(dev)("tcp", tt.addr, nil)
+			err := dialControl(m)(context.Background(), "tcp", tt.addr, nil)
 			if (err == nil) != want {
-				t.Errorf("dialControl(dev=%v)(%q) = %v, want allowed %v", dev, tt.addr, err, want)
+				t.Errorf("dialControl(%v)(%q) = %v, want allowed %v", m, tt.addr, err, want)
+			}
+			err = dialControl(m)(PublicOnly(context.Background()), "tcp", tt.addr, nil)
+			if (err == nil) != (want && !tt.private) {
+				t.Errorf("dialControl(%v) of an open read (%q) = %v, want allowed %v", m, tt.addr, err, want && !tt.private)
 			}
 		}
 	}
@@ -81,11 +91,28 @@ func TestFHIRTransportGuard(t *testing.T) {
 		if n := hits.Load(); n != 0 {
 			t.Fatalf("%s outside dev: %d requests reached the server", server, n)
 		}
-		if _, err := New(Options{Dev: true}).Pages(context.Background(), base, "", server+"/fhir/Condition"); err != nil {
+		if _, err := New(Options{Mode: security.Development()}).Pages(context.Background(), base, "", server+"/fhir/Condition"); err != nil {
 			t.Errorf("%s in dev: %v", server, err)
 		}
 		if n := hits.Swap(0); n != 1 {
 			t.Errorf("%s in dev: %d requests, want 1", server, n)
 		}
+	}
+}
+
+// TestOpenReadRefusesPrivateAtDial: the PublicOnly mark of an open read reaches the dial
+// guard through the transport: a private address is refused before any packet is sent.
+// (Before: -dev read https hosts in private ranges.)
+func TestOpenReadRefusesPrivateAtDial(t *testing.T) {
+	t.Parallel()
+	base, _ := url.Parse("https://10.255.255.1:9/fhir")
+	c := New(Options{Mode: security.Development(), RequestTimeout: 300 * time.Millisecond})
+	_, err := c.Pages(PublicOnly(context.Background()), base, "", "https://10.255.255.1:9/fhir/Condition")
+	if err == nil || !strings.Contains(err.Error(), errDialRefused.Error()) {
+		t.Errorf("open read of a private address: %v, want the dial refused", err)
+	}
+	_, err = c.Pages(context.Background(), base, "", "https://10.255.255.1:9/fhir/Condition")
+	if err != nil && strings.Contains(err.Error(), errDialRefused.Error()) {
+		t.Errorf("a listed read of a private address was refused by the guard: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package fhirclient
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -9,19 +10,62 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nencds/nencds/internal/security"
 )
 
-// Policy decides which FHIR server nencds may read from, so that nencds never
-// becomes a proxy into the hospital network: outside Dev, only a base listed for the
-// authenticated client (auth.Client.FHIRServers), over https; in Dev, any https server
-// and http on loopback, but never a link-local, unspecified or multicast address.
+// Policy decides which FHIR server nencds may read from, so that nencds never becomes a
+// proxy into the hospital network. In every mode an authenticated client may name only
+// a base listed for it (auth.Client.FHIRServers, Allow), over https; the development
+// mode relaxes two things only: http on loopback (LoopbackHTTP), and, for an anonymous
+// call (no trust file), any public https server (AllowOpen), never one on a private
+// (intranet) address. No mode reads a link-local, metadata, unspecified or
+// multicast address.
 type Policy struct {
-	Dev bool
+	Mode security.Mode
 }
 
-// Allow returns the parsed base of server if the policy lets it be fetched for a client
-// that lists trusted. Its error message is client-safe.
-func (p Policy) Allow(server string, trusted []string) (*url.URL, error) {
+// Allow returns the parsed base of server if an authenticated client that lists the
+// bases listed may have it read. Its error message is client-safe.
+func (p Policy) Allow(server string, listed []string) (*url.URL, error) {
+	u, err := p.check(server)
+	if err != nil {
+		return nil, err
+	}
+	want := normalBase(u)
+	for _, t := range listed {
+		tu, err := url.Parse(t)
+		if err != nil || !tu.IsAbs() {
+			continue
+		}
+		if normalBase(tu) == want {
+			return u, nil
+		}
+	}
+	return nil, errors.New("fhirServer is not a trusted FHIR server for this client")
+}
+
+// AllowOpen returns the parsed base of server if an anonymous call (development without
+// a trust file) may have it read: any https server on a public address, or http on
+// loopback. Outside development nothing is open. The private ranges are refused here for
+// a literal address and again at connection time for a name (PublicOnly).
+func (p Policy) AllowOpen(server string) (*url.URL, error) {
+	if !p.Mode.OpenFHIR() {
+		return nil, errors.New("fhirServer is not a trusted FHIR server for this client")
+	}
+	u, err := p.check(server)
+	if err != nil {
+		return nil, err
+	}
+	if ip := net.ParseIP(stripZone(strings.TrimSuffix(u.Hostname(), "."))); ip != nil && privateIP(ip) {
+		return nil, errors.New("fhirServer is on a private network address")
+	}
+	return u, nil
+}
+
+// check parses server and applies the rules of every caller: never a forbidden address
+// however spelled; https, or http on loopback when the mode allows it.
+func (p Policy) check(server string) (*url.URL, error) {
 	u, err := ParseBase(server)
 	if err != nil {
 		return nil, errors.New("fhirServer is not a valid base URL")
@@ -38,26 +82,20 @@ func (p Policy) Allow(server string, trusted []string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !p.Dev || !isLoopback(host) {
+		if !p.Mode.LoopbackHTTP() || !isLoopback(host) {
 			return nil, errors.New("fhirServer must use https")
 		}
 	default:
 		return nil, errors.New("fhirServer must use https")
 	}
-	if p.Dev {
-		return u, nil
-	}
-	want := normalBase(u)
-	for _, t := range trusted {
-		tu, err := url.Parse(t)
-		if err != nil || !tu.IsAbs() {
-			continue
-		}
-		if normalBase(tu) == want {
-			return u, nil
-		}
-	}
-	return nil, errors.New("fhirServer is not a trusted FHIR server for this client")
+	return u, nil
+}
+
+// IsLoopbackHTTP reports whether base is an http URL on a loopback host: a base a trust
+// file may list only in development (and then with a warning).
+func IsLoopbackHTTP(base string) bool {
+	u, err := url.Parse(base)
+	return err == nil && u.Scheme == "http" && isLoopback(u.Hostname())
 }
 
 // ParseBase parses a fhirServer: an absolute URL with a host and nothing a server
@@ -117,19 +155,52 @@ func forbiddenIP(ip net.IP) bool {
 	return false
 }
 
+// privateNets are the intranet ranges an open (anonymous, development) read must not
+// reach: RFC 1918, shared address space (RFC 6598) and IPv6 unique local addresses.
+var privateNets = []*net.IPNet{
+	{IP: net.IPv4(100, 64, 0, 0).To4(), Mask: net.CIDRMask(10, 32)},
+}
+
+// privateIP reports whether ip is on an intranet range (privateNets, net.IP.IsPrivate).
+func privateIP(ip net.IP) bool {
+	if ip.IsPrivate() {
+		return true
+	}
+	for _, n := range privateNets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
 var errDialRefused = errors.New("connection to a forbidden address refused")
 
-// dialControl is the net.Dialer Control of Transport: it sees the address actually
+// publicOnlyKey marks the context of an open read (PublicOnly).
+type publicOnlyKey struct{}
+
+// PublicOnly marks ctx for an open read (AllowOpen): the dial guard then also refuses the
+// private ranges and loopback over anything but the base AllowOpen accepted (a name that
+// resolves to 10.0.0.5 is refused when dialled).
+func PublicOnly(ctx context.Context) context.Context {
+	return context.WithValue(ctx, publicOnlyKey{}, true)
+}
+
+// dialControl is the net.Dialer ControlContext of Transport: it sees the address actually
 // dialled, after DNS, so a name that resolves to a link-local or metadata address is
-// refused as its literal is; loopback is refused unless dev.
-func dialControl(dev bool) func(network, address string, _ syscall.RawConn) error {
-	return func(network, address string, _ syscall.RawConn) error {
+// refused as its literal is; loopback is refused unless the mode allows loopback; the
+// private ranges are refused for an open read (PublicOnly).
+func dialControl(m security.Mode) func(ctx context.Context, network, address string, _ syscall.RawConn) error {
+	return func(ctx context.Context, network, address string, _ syscall.RawConn) error {
 		host, _, err := net.SplitHostPort(address)
 		if err != nil {
 			return errDialRefused
 		}
 		ip := net.ParseIP(stripZone(host))
-		if ip == nil || forbiddenIP(ip) || (ip.IsLoopback() && !dev) {
+		if ip == nil || forbiddenIP(ip) || (ip.IsLoopback() && !m.LoopbackHTTP()) {
+			return errDialRefused
+		}
+		if open, _ := ctx.Value(publicOnlyKey{}).(bool); open && privateIP(ip) {
 			return errDialRefused
 		}
 		return nil
@@ -138,12 +209,13 @@ func dialControl(dev bool) func(network, address string, _ syscall.RawConn) erro
 
 // Transport is the transport for the FHIR fallback: http.DefaultTransport's settings
 // with a dial guard that refuses, at connection time, link-local and metadata addresses
-// (169.254.0.0/16, fe80::/10, ...), unspecified and multicast ones, and loopback unless
-// dev. Give it to Options.Transport (wrapped by telemetry if need be); the default
-// transport of New is Transport(Options.Dev).
-func Transport(dev bool) *http.Transport {
+// (169.254.0.0/16, fe80::/10, ...), unspecified and multicast ones, loopback unless the
+// mode allows it, and the private ranges for an open read. Give it to Options.Transport
+// (wrapped by telemetry if need be); the default transport of New is
+// Transport(Options.Mode).
+func Transport(m security.Mode) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: dialControl(dev)}
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, ControlContext: dialControl(m)}
 	t.DialContext = d.DialContext
 	return t
 }

@@ -1,9 +1,14 @@
 package fhirclient
 
-import "testing"
+import (
+	"testing"
 
-// TestPolicy: outside dev only a listed base over https; in dev any https server and
-// loopback http, never a link-local, metadata or unspecified address however spelled.
+	"github.com/nencds/nencds/internal/security"
+)
+
+// TestPolicy: a client names only a listed base over https; an anonymous call in dev
+// (AllowOpen) any public https server and loopback http, never a link-local, metadata or
+// unspecified address however spelled, nor a private one.
 func TestPolicy(t *testing.T) {
 	t.Parallel()
 	listed := []string{"https://ehr.example.org/fhir/r4/", "https://EHR2.example.org:443/api/FHIR/R4"}
@@ -46,14 +51,57 @@ func TestPolicy(t *testing.T) {
 		{name: "dev metadata short form", dev: true, server: "https://169.254.43518/fhir"},
 		{name: "dev dotted quad", dev: true, server: "https://93.184.216.34/fhir", ok: true},
 		{name: "dev numeric-looking name", dev: true, server: "https://1password.example/fhir", ok: true},
+		{name: "dev private 10/8", dev: true, server: "https://10.1.2.3/fhir"},
+		{name: "dev private 192.168/16", dev: true, server: "https://192.168.0.10/fhir"},
+		{name: "dev private 172.16/12", dev: true, server: "https://172.20.0.1:8443/fhir"},
+		{name: "dev shared address space", dev: true, server: "https://100.64.0.1/fhir"},
+		{name: "dev unique local ipv6", dev: true, server: "https://[fd12::1]/fhir"},
+		{name: "dev https loopback", dev: true, server: "https://127.0.0.1:8443/fhir", ok: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Policy{Dev: tt.dev}.Allow(tt.server, listed)
+			var err error
+			if tt.dev { // an anonymous call: no list
+				_, err = Policy{Mode: security.Development()}.AllowOpen(tt.server)
+			} else {
+				_, err = Policy{}.Allow(tt.server, listed)
+			}
 			if (err == nil) != tt.ok {
 				t.Errorf("Allow(%q) err = %v, want ok %v", tt.server, err, tt.ok)
 			}
 		})
+	}
+}
+
+// TestPolicyListedInEveryMode: with a list (a trust file), development relaxes https to
+// loopback http and nothing else: an unlisted server is refused, loopback included, and
+// production has no open mode at all. (Before: dev ignored the list.)
+func TestPolicyListedInEveryMode(t *testing.T) {
+	t.Parallel()
+	listed := []string{"https://ehr.example.org/fhir", "http://127.0.0.1:9999/fhir"}
+	dev, prod := Policy{Mode: security.Development()}, Policy{Mode: security.Production()}
+	for _, tt := range []struct {
+		name   string
+		p      Policy
+		server string
+		ok     bool
+	}{
+		{"dev listed https", dev, "https://ehr.example.org/fhir", true},
+		{"dev listed loopback http", dev, "http://127.0.0.1:9999/fhir", true},
+		{"dev unlisted loopback http", dev, "http://127.0.0.1:8888/fhir", false},
+		{"dev unlisted https", dev, "https://other.example.org/fhir", false},
+		{"prod listed loopback http", prod, "http://127.0.0.1:9999/fhir", false},
+		{"prod listed https", prod, "https://ehr.example.org/fhir", true},
+	} {
+		if _, err := tt.p.Allow(tt.server, listed); (err == nil) != tt.ok {
+			t.Errorf("%s: Allow(%q) err = %v, want ok %v", tt.name, tt.server, err, tt.ok)
+		}
+	}
+	if _, err := prod.AllowOpen("https://ehr.example.org/fhir"); err == nil {
+		t.Error("production AllowOpen accepted a server")
+	}
+	if !IsLoopbackHTTP("http://localhost:8080/fhir") || IsLoopbackHTTP("https://127.0.0.1/fhir") || IsLoopbackHTTP("http://ehr.example.org/fhir") {
+		t.Error("IsLoopbackHTTP")
 	}
 }

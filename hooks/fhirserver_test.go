@@ -16,6 +16,7 @@ import (
 
 	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/hooks/auth"
+	"github.com/nencds/nencds/internal/security"
 )
 
 // TestFHIRServerValidation: a fhirServer that a server could read otherwise than as a
@@ -67,7 +68,7 @@ func TestFHIRServerValidation(t *testing.T) {
 			case !tt.ok && (!errors.As(err, &e) || e.Kind != KindInvalid):
 				t.Errorf("Validate: %v, want invalid", err)
 			}
-			if _, err := (fhirclient.Policy{Dev: true}).Allow(tt.server, nil); (err == nil) != (tt.ok || tt.pid != "") {
+			if _, err := (fhirclient.Policy{Mode: security.Development()}).AllowOpen(tt.server); (err == nil) != (tt.ok || tt.pid != "") {
 				t.Errorf("Allow(%q): %v", tt.server, err)
 			}
 		})
@@ -119,8 +120,8 @@ func TestFallbackBaseNotJoinedRaw(t *testing.T) {
 		fake := newFakeFHIR(t, fixture(t), false, nil)
 		req := validated(t, fallbackBody(t, fake.URL()+"/fhir", ""))
 		req.FHIRServer = fake.URL() + "/fhir" + suffix
-		r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Dev: true}), Policy: fhirclient.Policy{Dev: true}}
-		_, err := r.Resolve(context.Background(), req, auth.Client{})
+		r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Mode: security.Development()}), Policy: fhirclient.Policy{Mode: security.Development()}}
+		_, err := r.Resolve(context.Background(), req, auth.Client{Anonymous: true})
 		var e *Error
 		if !errors.As(err, &e) || e.Kind != KindMissingData {
 			t.Errorf("suffix %q: err %v, want missing data", suffix, err)
@@ -174,8 +175,8 @@ func TestFetchedPageKind(t *testing.T) {
 			}))
 			defer srv.Close()
 			req := validated(t, fallbackBody(t, srv.URL+"/fhir", ""))
-			r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Dev: true}), Policy: fhirclient.Policy{Dev: true}}
-			res, err := r.Resolve(context.Background(), req, auth.Client{})
+			r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Mode: security.Development()}), Policy: fhirclient.Policy{Mode: security.Development()}}
+			res, err := r.Resolve(context.Background(), req, auth.Client{Anonymous: true})
 			var got []string
 			var e *Error
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nencds/nencds/hooks/auth"
+	"github.com/nencds/nencds/internal/security"
 )
 
 // FuzzDecodeRequest: the decoder and validator never panic, and every error is a client
@@ -48,7 +49,7 @@ func FuzzPrefetch(f *testing.F) {
 	f.Add("procedures", []byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Procedure","performedDateTime":"x"}},{"resource":7}]}`))
 	base := fixture(f)
 	o := testOptions(f, nil, &dialRecorder{})
-	o.Dev, o.Authenticator = true, nil
+	o.Mode, o.Authenticator = security.Development(), nil
 	s := newTestServer(f, o)
 	f.Fuzz(func(t *testing.T, key string, value []byte) {
 		var m map[string]any

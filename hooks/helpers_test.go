@@ -20,6 +20,7 @@ import (
 	"github.com/nencds/nencds/hooks/auth"
 	"github.com/nencds/nencds/hooks/telemetry"
 	"github.com/nencds/nencds/internal/golden"
+	"github.com/nencds/nencds/internal/security"
 )
 
 // goldenAt is the evaluation time of every golden test.
@@ -166,4 +167,12 @@ func diags(oo OperationOutcome) string {
 		parts = append(parts, is.Diagnostics)
 	}
 	return strings.Join(parts, " | ")
+}
+
+// modeOf is Development when dev, else Production.
+func modeOf(dev bool) security.Mode {
+	if dev {
+		return security.Development()
+	}
+	return security.Production()
 }

@@ -49,6 +49,10 @@ type FHIRAuthorization struct {
 	Patient     string `json:"patient,omitempty"`
 }
 
+// usable reports whether the token may be sent: present and not expired (an expires_in
+// of 0 or less is an expired token, which the fallback does not use).
+func (a *FHIRAuthorization) usable() bool { return a != nil && a.AccessToken != "" && a.ExpiresIn > 0 }
+
 // PatientViewContext is the context of the patient-view hook.
 type PatientViewContext struct {
 	UserID      string `json:"userId"`
@@ -370,6 +374,10 @@ func (req *Request) Validate(svc Service) error {
 		}
 		if strings.ContainsAny(a.AccessToken, "\r\n") {
 			return Errorf(KindInvalid, "fhirAuthorization.access_token is malformed")
+		}
+		if a.Patient != "" && a.Patient != pv.PatientID {
+			// A token for another patient: using it would read that patient's record.
+			return Errorf(KindInvalid, "fhirAuthorization.patient must be context.patientId")
 		}
 	}
 	for key, v := range req.Prefetch {

@@ -174,10 +174,10 @@ func (r *Resolver) readMedications(ctx context.Context, req *Request, client aut
 	note := func(ref, text string) {
 		res.Notes = append(res.Notes, fhirmap.Note{Kind: fhirmap.NoteCaveat, Ref: ref, Text: text})
 	}
-	base, err := r.Policy.Allow(req.FHIRServer, client.FHIRServers)
-	if err != nil {
+	ctx, base, token, reason := r.access(ctx, req, client)
+	if reason != "" {
 		for _, m := range refs {
-			note(m.Ref, m.Ref+" was not read: "+err.Error())
+			note(m.Ref, m.Ref+" was not read: "+reason)
 		}
 		return
 	}
@@ -199,10 +199,6 @@ func (r *Resolver) readMedications(ctx context.Context, req *Request, client aut
 	if len(targets) > limit {
 		note("", fmt.Sprintf("%d referenced Medications were not read (at most %d per request)", len(targets)-limit, limit))
 		targets = targets[:limit]
-	}
-	token := ""
-	if req.FHIRAuthorization != nil {
-		token = req.FHIRAuthorization.AccessToken
 	}
 	docs := make([]json.RawMessage, len(targets))
 	errs := make([]error, len(targets))
@@ -227,6 +223,33 @@ func (r *Resolver) readMedications(ctx context.Context, req *Request, client aut
 	}
 }
 
+// access decides whether the fhirServer of req may be read for client, and how: the base
+// (fhirclient.Policy: the client's list; for an anonymous call, AllowOpen, and the
+// returned ctx makes the dial guard refuse private ranges) and the token (the request's,
+// when usable: present and not expired). Outside development a read without a token is
+// refused unless the client's servers are open on purpose. reason is the client-safe
+// refusal, "" when the server may be read.
+func (r *Resolver) access(ctx context.Context, req *Request, client auth.Client) (_ context.Context, base *url.URL, token, reason string) {
+	var err error
+	if client.Anonymous {
+		base, err = r.Policy.AllowOpen(req.FHIRServer)
+		ctx = fhirclient.PublicOnly(ctx)
+	} else {
+		base, err = r.Policy.Allow(req.FHIRServer, client.FHIRServers)
+	}
+	if err != nil {
+		return ctx, nil, "", err.Error()
+	}
+	if req.FHIRAuthorization.usable() {
+		token = req.FHIRAuthorization.AccessToken
+	}
+	if token == "" && !r.Policy.Mode.OpenFHIR() && !client.OpenFHIR {
+		// CDS Hooks: the service uses the FHIR server with the access token it is given.
+		return ctx, nil, "", "not in the prefetch and no usable fhirAuthorization (absent or expired) for the fhirServer"
+	}
+	return ctx, base, token, ""
+}
+
 // run checks the fhirServer and then reads every job concurrently. It returns an error
 // only when no job can run (no or untrusted fhirServer); per-job errors are on the jobs.
 func (r *Resolver) run(ctx context.Context, req *Request, client auth.Client, jobs []*job) error {
@@ -243,15 +266,11 @@ func (r *Resolver) run(ctx context.Context, req *Request, client auth.Client, jo
 	if r.FHIR == nil {
 		return refuse("not in the prefetch and the FHIR fallback is off")
 	}
-	base, err := r.Policy.Allow(req.FHIRServer, client.FHIRServers)
-	if err != nil {
-		return refuse(err.Error())
+	ctx, base, token, reason := r.access(ctx, req, client)
+	if reason != "" {
+		return refuse(reason)
 	}
 	pid := req.PatientView.PatientID
-	token := ""
-	if req.FHIRAuthorization != nil {
-		token = req.FHIRAuthorization.AccessToken
-	}
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		wg.Add(1)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/hooks/auth"
+	"github.com/nencds/nencds/internal/security"
 )
 
 // validated decodes and validates a request body or fails.
@@ -91,8 +92,8 @@ func TestPrefetchDecisionTable(t *testing.T) {
 				}
 			})
 			req := validated(t, body)
-			r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Dev: true}), Policy: fhirclient.Policy{Dev: true}, Timeout: 3 * time.Second}
-			res, err := r.Resolve(context.Background(), req, auth.Client{})
+			r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Mode: security.Development()}), Policy: fhirclient.Policy{Mode: security.Development()}, Timeout: 3 * time.Second}
+			res, err := r.Resolve(context.Background(), req, auth.Client{Anonymous: true})
 			if tt.wantErr != KindInternal {
 				if KindOf(err) != tt.wantErr {
 					t.Fatalf("err %v, want kind %v", err, tt.wantErr)
@@ -229,8 +230,8 @@ func TestFallbackConcurrent(t *testing.T) {
 	t.Parallel()
 	fake := newFakeFHIR(t, fixture(t), false, func(f *fakeFHIR) { f.barrier = len(PrefetchKeys) })
 	req := validated(t, fallbackBody(t, fake.URL(), ""))
-	r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Dev: true, RequestTimeout: 10 * time.Second}), Policy: fhirclient.Policy{Dev: true}, Timeout: 10 * time.Second}
-	res, err := r.Resolve(context.Background(), req, auth.Client{})
+	r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Mode: security.Development(), RequestTimeout: 10 * time.Second}), Policy: fhirclient.Policy{Mode: security.Development()}, Timeout: 10 * time.Second}
+	res, err := r.Resolve(context.Background(), req, auth.Client{Anonymous: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,8 +312,8 @@ func TestFHIRResponseCap(t *testing.T) {
 	t.Parallel()
 	fake := newFakeFHIR(t, fixture(t), false, nil)
 	req := validated(t, fallbackBody(t, fake.URL(), ""))
-	r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Dev: true, MaxBytes: 200}), Policy: fhirclient.Policy{Dev: true}}
-	_, err := r.Resolve(context.Background(), req, auth.Client{})
+	r := &Resolver{FHIR: fhirclient.New(fhirclient.Options{Mode: security.Development(), MaxBytes: 200}), Policy: fhirclient.Policy{Mode: security.Development()}}
+	_, err := r.Resolve(context.Background(), req, auth.Client{Anonymous: true})
 	var e *Error
 	if !errors.As(err, &e) || e.Kind != KindMissingData {
 		t.Fatalf("err %v, want missing data", err)
@@ -344,10 +345,10 @@ func TestStages(t *testing.T) {
 		}
 	}
 	o := testOptions(t, nil, nil)
-	o.Dev, o.Authenticator = true, nil
+	o.Mode, o.Authenticator = security.Development(), nil
 	o.Evaluator.Stage = rec
 	o.Evaluator.Resolver.Stage = rec
-	o.Evaluator.Resolver.Policy = fhirclient.Policy{Dev: true}
+	o.Evaluator.Resolver.Policy = fhirclient.Policy{Mode: security.Development()}
 	body := edit(t, func(m map[string]any) {
 		m["fhirServer"] = fake.URL()
 		delete(m["prefetch"].(map[string]any), "conditions")

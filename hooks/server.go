@@ -17,6 +17,7 @@ import (
 
 	"github.com/nencds/nencds/hooks/auth"
 	"github.com/nencds/nencds/hooks/telemetry"
+	"github.com/nencds/nencds/internal/security"
 	"github.com/nencds/nencds/store"
 )
 
@@ -30,14 +31,17 @@ var _ Authenticator = (*auth.Verifier)(nil)
 
 // Options configure a Server.
 type Options struct {
-	// Dev allows any CORS origin, lets the server run without an Authenticator (no client
-	// JWT: every call is anonymous) and the FHIR fallback read http on loopback (see
-	// fhirclient.Policy, configured on the Resolver). Never in production.
-	Dev bool
+	// Mode is the deployment mode (security.Production, the zero value, or Development):
+	// development allows any CORS origin and lets the server run without an
+	// Authenticator (no client JWT: every call is anonymous). The FHIR fallback's
+	// relaxations come from the same value, given to the Resolver's Policy.
+	Mode security.Mode
 	// PublicURL is the externally visible base of the service (e.g. https://cds.example.org);
-	// the aud of a call is PublicURL + "/cds-services[/{id}[/feedback]]". Required unless Dev.
+	// the aud of a call is PublicURL + "/cds-services[/{id}[/feedback]]". Required unless
+	// the mode allows anonymous calls.
 	PublicURL string
-	// Authenticator checks client JWTs. Required unless Dev; when set, used in Dev too.
+	// Authenticator checks client JWTs. Required unless the mode allows anonymous calls;
+	// when set, used in every mode.
 	Authenticator Authenticator
 	// AuthReason gives the log label of an authentication error (auth.ReasonOf when nil).
 	AuthReason func(error) string
@@ -61,7 +65,7 @@ type Options struct {
 	Clock func() time.Time
 	// Limits bound the request decoder.
 	Limits Limits
-	// CORSOrigins are the allowed browser origins ("*" for any; any in Dev).
+	// CORSOrigins are the allowed browser origins ("*" for any; any in development).
 	CORSOrigins []string
 	// MaxInFlight caps concurrent CDS calls (discovery, service, feedback); beyond, 503.
 	// A call takes its slot only once its body is read, so that slow bodies hold none.
@@ -99,7 +103,7 @@ func NewServer(o Options) (*Server, error) {
 	if o.Evaluator == nil || o.Evaluator.Engine == nil {
 		return nil, errors.New("hooks: Options.Evaluator with an Engine is required")
 	}
-	if !o.Dev {
+	if !o.Mode.AnonymousCalls() {
 		if o.Authenticator == nil {
 			return nil, errors.New("hooks: an Authenticator is required outside dev mode")
 		}
@@ -251,8 +255,8 @@ func (s *Server) cors(c *gin.Context) {
 		h.Set("Access-Control-Max-Age", "600")
 		h.Set("Access-Control-Expose-Headers", RequestIDHeader)
 		// A public page (the CDS Hooks sandbox) calling a dev server on localhost: Chrome's
-		// Private Network Access preflight. Only in Dev.
-		if s.o.Dev && c.GetHeader("Access-Control-Request-Private-Network") == "true" {
+		// Private Network Access preflight. Only in development.
+		if s.o.Mode.AnyCORSOrigin() && c.GetHeader("Access-Control-Request-Private-Network") == "true" {
 			h.Set("Access-Control-Allow-Private-Network", "true")
 		}
 	}
@@ -265,7 +269,7 @@ func (s *Server) cors(c *gin.Context) {
 }
 
 func (s *Server) originAllowed(origin string) bool {
-	if s.o.Dev {
+	if s.o.Mode.AnyCORSOrigin() {
 		return true
 	}
 	for _, o := range s.o.CORSOrigins {
@@ -307,8 +311,8 @@ const clientKey = "nencds.client"
 // authn authenticates the call for the endpoint whose path path gives (the aud).
 func (s *Server) authn(path func(*gin.Context) string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if s.o.Authenticator == nil { // only in Dev (NewServer checks)
-			c.Set(clientKey, auth.Client{})
+		if s.o.Authenticator == nil { // only when the mode allows anonymous calls (NewServer checks)
+			c.Set(clientKey, auth.Client{Anonymous: true})
 			c.Next()
 			return
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nencds/nencds/fhirclient"
+	"github.com/nencds/nencds/internal/security"
 )
 
 func fixture(t testing.TB) []byte {
@@ -280,7 +281,7 @@ func TestCORS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			o := testOptions(t, nil, nil)
-			o.Dev, o.CORSOrigins = tt.dev, tt.origins
+			o.Mode, o.CORSOrigins = modeOf(tt.dev), tt.origins
 			s := newTestServer(t, o)
 			// A preflight carries no Authorization header.
 			w := do(s.Handler(), tt.method, tt.path, nil, map[string]string{"Origin": tt.origin, "Authorization": "", "Access-Control-Request-Private-Network": "true"})
@@ -311,7 +312,7 @@ func TestCORS(t *testing.T) {
 func TestDevNeedsNoToken(t *testing.T) {
 	t.Parallel()
 	o := testOptions(t, nil, nil)
-	o.Dev, o.Authenticator, o.PublicURL = true, nil, ""
+	o.Mode, o.Authenticator, o.PublicURL = security.Development(), nil, ""
 	s := newTestServer(t, o)
 	w := do(s.Handler(), http.MethodPost, "/cds-services/"+PatientViewID, fixture(t), map[string]string{"Authorization": ""})
 	if w.Code != http.StatusOK {
@@ -348,9 +349,9 @@ func TestSaturation(t *testing.T) {
 	defer fhir.Close()
 	defer once.Do(func() { close(release) })
 	o := testOptions(t, nil, nil)
-	o.Dev, o.Authenticator = true, nil
+	o.Mode, o.Authenticator = security.Development(), nil
 	o.MaxInFlight = 1
-	o.Evaluator.Resolver.Policy = fhirclient.Policy{Dev: true}
+	o.Evaluator.Resolver.Policy = fhirclient.Policy{Mode: security.Development()}
 	s := newTestServer(t, o)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/hooks"
 	"github.com/nencds/nencds/hooks/telemetry"
+	"github.com/nencds/nencds/internal/security"
 )
 
 // spawn runs nencds in dev mode in this process on 127.0.0.1:0, wired as cmd/nencds wires it
@@ -31,7 +32,7 @@ func spawn(withTelemetry bool) (string, func(), error) {
 	}
 	logger := slog.New(telemetry.LogHandler(slog.NewJSONHandler(io.Discard, nil)))
 	srv, err := hooks.NewServer(hooks.Options{
-		Dev:        true,
+		Mode:       security.Development(),
 		Logger:     logger,
 		Limits:     hooks.DefaultLimits(),
 		Middleware: []gin.HandlerFunc{tel.Middleware()},
@@ -39,8 +40,8 @@ func spawn(withTelemetry bool) (string, func(), error) {
 			Engine: cards.NewEngine(cards.DefaultConfig(), nil), // nil: random version-4 uuids
 			Stage:  telemetry.StageFunc[hooks.Stage](tel),
 			Resolver: &hooks.Resolver{
-				FHIR:    fhirclient.New(fhirclient.Options{Transport: tel.Transport(fhirclient.Transport(true)), Dev: true}),
-				Policy:  fhirclient.Policy{Dev: true},
+				FHIR:    fhirclient.New(fhirclient.Options{Transport: tel.Transport(fhirclient.Transport(security.Development())), Mode: security.Development()}),
+				Policy:  fhirclient.Policy{Mode: security.Development()},
 				Timeout: 5 * time.Second,
 				Stage:   telemetry.StageFunc[hooks.Stage](tel),
 			},

@@ -60,20 +60,20 @@ func newApp(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry, listen n
 		}
 	}
 	return app.New(app.Options{
-		Dev:            cfg.Dev,
+		Mode:           cfg.Mode(),
 		PublicURL:      publicURL,
 		ClientID:       clientID,
 		RedirectURL:    cfg.SMARTRedirectURL,
 		TrustedServers: trusted,
 		// The same client, SSRF policy and deadlines as the hooks fallback.
 		FHIR: fhirclient.New(fhirclient.Options{
-			Transport:      tel.Transport(fhirclient.Transport(cfg.Dev)),
-			Dev:            cfg.Dev,
+			Transport:      tel.Transport(fhirclient.Transport(cfg.Mode())),
+			Mode:           cfg.Mode(),
 			MaxBytes:       cfg.FHIRMaxBytes,
 			MaxPages:       cfg.FHIRMaxPages,
 			RequestTimeout: cfg.FHIRRequestTimeout,
 		}),
-		Policy:         fhirclient.Policy{Dev: cfg.Dev},
+		Policy:         fhirclient.Policy{Mode: cfg.Mode()},
 		Engine:         cards.NewEngine(cfg.Rules, nil),
 		FHIRTimeout:    cfg.FHIRTimeout,
 		FrameAncestors: cfg.AppFrameAncestors,

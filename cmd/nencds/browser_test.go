@@ -253,9 +253,9 @@ func TestAppConfig(t *testing.T) {
 		{name: "dev", args: []string{"-dev"}, on: true, link: "http://127.0.0.1:8081/app/launch"},
 		{name: "dev with public url", args: []string{"-dev", "-public-url", "https://cds.example.org/"}, on: true, link: "https://cds.example.org/app/launch"},
 		{name: "dev with another app", args: []string{"-dev", "-smart-app-url", "https://other.example.org/launch"}, on: true, link: "https://other.example.org/launch"},
-		{name: "off", args: []string{"-trust", "../../hooks/auth/testdata/sandbox-trust.yaml"}},
-		{name: "app without client id", args: []string{"-app", "-trust", "../../hooks/auth/testdata/sandbox-trust.yaml"}, wantErr: "client id"},
-		{name: "app", args: []string{"-app", "-smart-client-id", "nencds", "-trust", "../../hooks/auth/testdata/sandbox-trust.yaml", "-public-url", "https://cds.example.org"}, on: true, link: "https://cds.example.org/app/launch"},
+		{name: "off", args: []string{"-trust", "../../hooks/auth/testdata/sandbox-trust.yaml", "-behind-proxy"}},
+		{name: "app without client id", args: []string{"-app", "-trust", "../../hooks/auth/testdata/sandbox-trust.yaml", "-behind-proxy"}, wantErr: "client id"},
+		{name: "app", args: []string{"-app", "-smart-client-id", "nencds", "-trust", "../../hooks/auth/testdata/sandbox-trust.yaml", "-behind-proxy", "-public-url", "https://cds.example.org"}, on: true, link: "https://cds.example.org/app/launch"},
 	}
 	for _, tt := range tests {
 		// -db memory: outside -dev a store is required (not what this test is about).

@@ -11,13 +11,14 @@ import (
 	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/hooks"
 	"github.com/nencds/nencds/internal/cli"
+	"github.com/nencds/nencds/internal/security"
 )
 
 // Config is every setting of the server. Each field is a flag and a NENCDS_* environment
 // variable (the flag wins); settings lists them, and the README's table documents them.
 type Config struct {
-	// Dev: no client JWT (loudly logged), any CORS origin, http fhirServer on loopback,
-	// default address 127.0.0.1:8080. Never in production.
+	// Dev selects the development mode (Mode): the relaxations of security.Development,
+	// and the default address 127.0.0.1:8080. Never in production.
 	Dev bool
 	// Addr is the listen address (default :8080, or 127.0.0.1:8080 with -dev).
 	Addr string
@@ -28,8 +29,12 @@ type Config struct {
 	TrustFile string
 	// RedisURL, when set, holds the shared JWT replay cache.
 	RedisURL string
-	// TLSCert and TLSKey serve HTTPS when both are set (else HTTP behind an ingress).
+	// TLSCert and TLSKey serve HTTPS when both are set. Outside -dev one of them and
+	// BehindProxy is required.
 	TLSCert, TLSKey string
+	// BehindProxy says that TLS ends at a proxy in front (an ingress): nencds then serves
+	// plain HTTP outside -dev.
+	BehindProxy bool
 	// CORSOrigins are the allowed browser origins, comma separated ("*": any).
 	CORSOrigins string
 	// MaxBodyBytes caps a request body (413 beyond).
@@ -87,6 +92,8 @@ type Config struct {
 	Rules cards.Config
 	// set names the settings given by flag or environment.
 	set map[string]bool
+	// evalLocal: the configuration of a local `nencds eval`, checked as in development.
+	evalLocal bool
 }
 
 // setting is one row of the settings table: a flag, its environment variable and its doc.
@@ -118,13 +125,14 @@ var (
 
 // settings is the one list of settings: flags, environment and README table derive from it.
 var settings = []setting{
-	{"dev", "NENCDS_DEV", "development mode: no client JWT unless -trust is given (logged loudly), any CORS origin, http fhirServer on loopback, default address 127.0.0.1:8080", boolean(func(c *Config) *bool { return &c.Dev })},
+	{"dev", "NENCDS_DEV", "development mode (docs/security.md): no client JWT unless -trust is given (logged loudly), any CORS origin, http fhirServer on loopback, open FHIR reads, no TLS needed, default address 127.0.0.1:8080", boolean(func(c *Config) *bool { return &c.Dev })},
 	{"addr", "NENCDS_ADDR", "listen address (default :8080; 127.0.0.1:8080 with -dev)", str(func(c *Config) *string { return &c.Addr }, "")},
 	{"public-url", "NENCDS_PUBLIC_URL", "external base URL, the base of every JWT aud (default: the trust file's public_url)", str(func(c *Config) *string { return &c.PublicURL }, "")},
 	{"trust", "NENCDS_TRUST_FILE", "trust file of CDS clients (YAML or JSON); required without -dev", str(func(c *Config) *string { return &c.TrustFile }, "")},
 	{"redis-url", "NENCDS_REDIS_URL", "Redis URL of the shared JWT replay cache (in memory when empty)", str(func(c *Config) *string { return &c.RedisURL }, "")},
 	{"tls-cert", "NENCDS_TLS_CERT", "TLS certificate file (PEM); serve HTTPS with -tls-key", str(func(c *Config) *string { return &c.TLSCert }, "")},
 	{"tls-key", "NENCDS_TLS_KEY", "TLS private key file (PEM)", str(func(c *Config) *string { return &c.TLSKey }, "")},
+	{"behind-proxy", "NENCDS_BEHIND_PROXY", "TLS ends at a proxy in front (an ingress): serve plain HTTP; without -dev, one of -tls-cert/-tls-key and this is required", boolean(func(c *Config) *bool { return &c.BehindProxy })},
 	{"cors-origins", "NENCDS_CORS_ORIGINS", "allowed browser origins, comma separated; * for any (any with -dev)", str(func(c *Config) *string { return &c.CORSOrigins }, "")},
 	{"max-body-bytes", "NENCDS_MAX_BODY_BYTES", "maximum request body in bytes (413 beyond)", int64s(func(c *Config) *int64 { return &c.MaxBodyBytes }, defaultLimits.MaxBytes)},
 	{"max-json-depth", "NENCDS_MAX_JSON_DEPTH", "maximum JSON nesting of a request (400 beyond)", integer(func(c *Config) *int { return &c.MaxJSONDepth }, defaultLimits.MaxDepth)},
@@ -210,6 +218,9 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	if !c.Dev && c.TrustFile == "" {
 		return nil, fmt.Errorf("a trust file is required (-trust FILE or NENCDS_TRUST_FILE); or -dev for development")
 	}
+	if c.TLSCert == "" && !c.BehindProxy && !c.Mode().PlainHTTP() {
+		return nil, fmt.Errorf("TLS is required: give -tls-cert and -tls-key, or -behind-proxy (NENCDS_BEHIND_PROXY=true) when TLS ends at a proxy in front; or -dev for development")
+	}
 	c.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
 	rules, err := c.rulesConfig()
@@ -221,6 +232,16 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// Mode is the one security mode of the process, from -dev: every package that relaxes a
+// rule for development receives this value (hooks.Options, the FHIR policy and client,
+// the rules configuration).
+func (c *Config) Mode() security.Mode {
+	if c.Dev {
+		return security.Development()
+	}
+	return security.Production()
 }
 
 // limits returns the request decoder limits.

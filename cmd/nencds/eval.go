@@ -46,7 +46,7 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fs.Usage()
 		return errors.New("eval needs one FILE (or - for stdin)")
 	}
-	rc.Dev = true // a local evaluation: an http SMART app URL is allowed
+	rc.evalLocal = true // a local evaluation: an http SMART app URL is allowed
 	rc.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { rc.set[f.Name] = true })
 	rules, err := rc.rulesConfig()

@@ -102,8 +102,9 @@ func version() string {
 // newServer wires the hooks server of cfg. close releases what it holds (the verifier's
 // replay cache connection).
 func newServer(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry) (srv *hooks.Server, close func() error, err error) {
+	mode := cfg.Mode()
 	opts := hooks.Options{
-		Dev:         cfg.Dev,
+		Mode:        mode,
 		PublicURL:   cfg.PublicURL,
 		Limits:      cfg.limits(),
 		CORSOrigins: cfg.origins(),
@@ -120,13 +121,13 @@ func newServer(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry) (srv 
 				FHIR: fhirclient.New(fhirclient.Options{
 					// The dial guard (no link-local or metadata address; loopback only
 					// in -dev) under the tracing transport.
-					Transport:      tel.Transport(fhirclient.Transport(cfg.Dev)),
-					Dev:            cfg.Dev,
+					Transport:      tel.Transport(fhirclient.Transport(mode)),
+					Mode:           mode,
 					MaxBytes:       cfg.FHIRMaxBytes,
 					MaxPages:       cfg.FHIRMaxPages,
 					RequestTimeout: cfg.FHIRRequestTimeout,
 				}),
-				Policy:  fhirclient.Policy{Dev: cfg.Dev},
+				Policy:  fhirclient.Policy{Mode: mode},
 				Timeout: cfg.FHIRTimeout,
 			},
 		},
@@ -140,6 +141,12 @@ func newServer(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry) (srv 
 		if opts.PublicURL == "" {
 			opts.PublicURL = trust.PublicURL()
 		}
+		if loop := trust.LoopbackFHIRServers(); len(loop) > 0 {
+			if !mode.LoopbackHTTP() {
+				return nil, nil, fmt.Errorf("trust file: fhir_servers %v are http on loopback, a local test server: allowed only with -dev", loop)
+			}
+			logger.Warn("DEV MODE: the trust file lists http FHIR servers on loopback (local test servers); their access tokens travel unencrypted", "fhir_servers", loop)
+		}
 		v, err := auth.NewVerifier(trust, auth.Options{RedisURL: cfg.RedisURL, Logger: logger})
 		if err != nil {
 			return nil, nil, fmt.Errorf("trust: %w", err)
@@ -147,12 +154,14 @@ func newServer(cfg *Config, logger *slog.Logger, tel *telemetry.Telemetry) (srv 
 		opts.Authenticator, opts.Ready, close = v, v.Ready, v.Close
 	}
 	switch {
-	case cfg.Dev && opts.Authenticator == nil:
-		logger.Warn("DEV MODE: client JWTs are NOT verified, any CORS origin is allowed and " +
-			"http fhirServer on loopback is read. Never expose this server to a network.")
-	case cfg.Dev:
-		logger.Warn("DEV MODE with a trust file: client JWTs are verified, but any CORS origin " +
-			"is allowed and http fhirServer on loopback is read. Never in production.")
+	case mode.IsDevelopment() && opts.Authenticator == nil:
+		logger.Warn("DEV MODE: client JWTs are NOT verified, any CORS origin is allowed, any public " +
+			"https fhirServer and http on loopback is read, with or without an access token. " +
+			"Never expose this server to a network.")
+	case mode.IsDevelopment():
+		logger.Warn("DEV MODE with a trust file: client JWTs are verified and each client may name only " +
+			"its fhir_servers, but any CORS origin is allowed, http on loopback is read and a " +
+			"missing access token does not stop the fallback. Never in production.")
 	}
 	closeStore, err := openStore(cfg, logger, tel, &opts)
 	if err != nil {
@@ -216,7 +225,10 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger, tel *telemetry
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
-	logger.Info("nencds listening", "addr", ln.Addr().String(), "scheme", scheme, "dev", cfg.Dev)
+	if scheme == "http" && !cfg.Mode().PlainHTTP() {
+		logger.Info("serving plain HTTP: TLS ends at the proxy in front (-behind-proxy)")
+	}
+	logger.Info("nencds listening", "addr", ln.Addr().String(), "scheme", scheme, "mode", cfg.Mode().String())
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

@@ -40,7 +40,7 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("%+v", c)
 			}
 		}},
-		{name: "production defaults", args: []string{"-trust", "t.yaml", "-db", "memory"}, check: func(t *testing.T, c *Config) {
+		{name: "production defaults", args: []string{"-trust", "t.yaml", "-db", "memory", "-behind-proxy"}, check: func(t *testing.T, c *Config) {
 			if c.Addr != ":8080" || c.TrustFile != "t.yaml" || c.Dev || c.DB != "memory" || c.SuppressDays != 30 {
 				t.Errorf("%+v", c)
 			}
@@ -59,12 +59,12 @@ func TestParseConfig(t *testing.T) {
 			}
 		}},
 		{name: "trust required", wantErr: "trust file is required"},
-		{name: "db required outside dev", args: []string{"-trust", "t.yaml"}, wantErr: "a database is required outside -dev"},
-		{name: "postgres needs a key", args: []string{"-trust", "t.yaml", "-db", "postgres://db/nencds"}, wantErr: "needs -pseudonym-key"},
+		{name: "db required outside dev", args: []string{"-trust", "t.yaml", "-behind-proxy"}, wantErr: "a database is required outside -dev"},
+		{name: "postgres needs a key", args: []string{"-trust", "t.yaml", "-behind-proxy", "-db", "postgres://db/nencds"}, wantErr: "needs -pseudonym-key"},
 		{name: "short key", args: []string{"-dev", "-pseudonym-key", "abcd"}, wantErr: "at least 32 bytes"},
 		{name: "unknown db", args: []string{"-dev", "-db", "mysql://x"}, wantErr: "-db must be"},
 		{name: "negative suppress days", args: []string{"-dev", "-suppress-days", "-1"}, wantErr: "-suppress-days"},
-		{name: "postgres with a key", args: []string{"-trust", "t.yaml", "-db", "postgres://db/nencds"}, env: map[string]string{"NENCDS_PSEUDONYM_KEY": strings.Repeat("ab", 32)}, check: func(t *testing.T, c *Config) {
+		{name: "postgres with a key", args: []string{"-trust", "t.yaml", "-behind-proxy", "-db", "postgres://db/nencds"}, env: map[string]string{"NENCDS_PSEUDONYM_KEY": strings.Repeat("ab", 32)}, check: func(t *testing.T, c *Config) {
 			if len(c.key) != 32 {
 				t.Errorf("key %x", c.key)
 			}
@@ -77,6 +77,19 @@ func TestParseConfig(t *testing.T) {
 		{name: "dev default db, XDG", args: []string{"-dev"}, env: map[string]string{"HOME": "/home/clin", "XDG_STATE_HOME": "/var/state"}, check: func(t *testing.T, c *Config) {
 			if c.DB != "sqlite:/var/state/nencds/dev.db" {
 				t.Errorf("db %q", c.DB)
+			}
+		}},
+		// Production serves plain HTTP only when TLS ends at a proxy in front, said so.
+		{name: "production without TLS", args: []string{"-trust", "t.yaml", "-db", "memory"}, wantErr: "TLS is required"},
+		{name: "production with TLS", args: []string{"-trust", "t.yaml", "-db", "memory", "-tls-cert", "c.pem", "-tls-key", "k.pem"}, check: func(t *testing.T, c *Config) {}},
+		{name: "behind proxy by env", args: []string{"-trust", "t.yaml", "-db", "memory"}, env: map[string]string{"NENCDS_BEHIND_PROXY": "true"}, check: func(t *testing.T, c *Config) {
+			if !c.BehindProxy {
+				t.Error("NENCDS_BEHIND_PROXY=true not read")
+			}
+		}},
+		{name: "dev without TLS", args: []string{"-dev"}, check: func(t *testing.T, c *Config) {
+			if !c.Mode().IsDevelopment() {
+				t.Error("-dev is not the development mode")
 			}
 		}},
 		{name: "tls pair", args: []string{"-dev", "-tls-cert", "c.pem"}, wantErr: "go together"},
@@ -148,6 +161,7 @@ func startWith(t *testing.T, args []string, vars map[string]string) (string, *le
 	case a := <-addr:
 		return "http://" + a, logs
 	case err := <-done:
+		done <- nil // for the cleanup, which waits on done
 		t.Fatalf("run: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server did not start")
@@ -246,7 +260,7 @@ func TestServeTrust(t *testing.T) {
 		}
 		return s
 	}
-	base := start(t, []string{"-trust", file, "-addr", "127.0.0.1:0", "-db", "memory"})
+	base := start(t, []string{"-trust", file, "-addr", "127.0.0.1:0", "-db", "memory", "-behind-proxy"})
 
 	if code, body := call(t, "GET", base+"/cds-services", "", nil); code != 401 {
 		t.Errorf("discovery without a token: %d %s", code, body)

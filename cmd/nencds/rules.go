@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/nencds/nencds/cards"
+	"github.com/nencds/nencds/internal/security"
 )
 
 // maxRulesFile caps the size of a -rules-config file.
@@ -44,7 +45,7 @@ func (c *Config) rulesConfig() (cards.Config, error) {
 	if c.set["smart-app-url"] {
 		rc.SMARTAppURL = c.SMARTAppURL
 	}
-	if err := validateRules(rc, c.Dev); err != nil {
+	if err := validateRules(rc, c.rulesMode()); err != nil {
 		if c.RulesConfig != "" {
 			return rc, fmt.Errorf("rules config %s: %w", c.RulesConfig, err)
 		}
@@ -69,11 +70,21 @@ func decodeRules(data []byte, rc *cards.Config) error {
 	return nil
 }
 
+// rulesMode is the mode the rules configuration is checked under: the server's, or
+// development for a local `nencds eval`.
+func (c *Config) rulesMode() security.Mode {
+	if c.evalLocal {
+		return security.Development()
+	}
+	return c.Mode()
+}
+
 // validateRules checks rc (cards.Config.Validate: ranges and well-formed URLs) and the
-// deployment policy on top: outside -dev the SMART app must be served over https.
-func validateRules(rc cards.Config, dev bool) error {
+// deployment policy on top: the SMART app must be served over https unless the mode
+// allows http links.
+func validateRules(rc cards.Config, m security.Mode) error {
 	err := rc.Validate()
-	if rc.SMARTAppURL != "" && !dev && !absURL(rc.SMARTAppURL, true) {
+	if rc.SMARTAppURL != "" && !m.HTTPLinks() && !absURL(rc.SMARTAppURL, true) {
 		err = errors.Join(err, errors.New("smartAppUrl must be an absolute https URL (http allowed with -dev)"))
 	}
 	return err

@@ -60,7 +60,7 @@ func TestRulesConfig(t *testing.T) {
 		{name: "http smart app in dev", args: []string{"-dev", "-smart-app-url", "http://127.0.0.1:9000/launch"}, want: func(c *cards.Config) {
 			c.SMARTAppURL = "http://127.0.0.1:9000/launch"
 		}},
-		{name: "http smart app in production", args: []string{"-trust", "t.yaml", "-smart-app-url", "http://app.example.org/launch"}, wantErr: "smartAppUrl"},
+		{name: "http smart app in production", args: []string{"-trust", "t.yaml", "-behind-proxy", "-smart-app-url", "http://app.example.org/launch"}, wantErr: "smartAppUrl"},
 		{name: "relative smart app", args: []string{"-dev", "-smart-app-url", "/launch"}, wantErr: "smartAppUrl"},
 		{name: "negative max cards", args: []string{"-dev", "-max-cards", "-1"}, wantErr: "maxCards"},
 		{name: "unknown field", args: []string{"-dev", "-rules-config", writeFile(t, `{"elderlyAgee": 75}`)}, wantErr: `unknown field "elderlyAgee"`},

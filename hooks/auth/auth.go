@@ -46,6 +46,13 @@ type Client struct {
 	// FHIRServers are the fhirServer bases this client may name; the FHIR fallback
 	// fetches from no other server.
 	FHIRServers []string
+	// OpenFHIR: the fallback may read this client's FHIR servers without an access token
+	// when a request gives none (trust file open_fhir_servers: servers open on purpose).
+	OpenFHIR bool
+	// Anonymous marks a call without a client JWT (development without a trust file, set
+	// by the hooks layer, never by Authenticate): it has no FHIR server list, and the
+	// FHIR policy decides alone (fhirclient.Policy.AllowOpen).
+	Anonymous bool
 }
 
 // RedisURLEnv names the environment variable NewVerifier reads when Options.RedisURL

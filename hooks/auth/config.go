@@ -56,8 +56,14 @@ type ClientConfig struct {
 	Tenant string `json:"tenant,omitempty"`
 	// Algorithms are the JWS algorithms accepted from this client; default ES384, RS384.
 	Algorithms []string `json:"algorithms,omitempty"`
-	// FHIRServers are the fhirServer bases this client may name (https URLs).
+	// FHIRServers are the fhirServer bases this client may name: https URLs, or http on a
+	// loopback host for a local test server (nencds then accepts it only with -dev, and
+	// warns; see LoopbackFHIRServers).
 	FHIRServers []string `json:"fhir_servers,omitempty"`
+	// OpenFHIRServers lets the FHIR fallback read this client's fhir_servers without an
+	// access token when a request carries no fhirAuthorization: only for FHIR servers that
+	// are open on purpose (a public test server). Default false: no token, no fallback.
+	OpenFHIRServers bool `json:"open_fhir_servers,omitempty"`
 }
 
 // Config is a validated trust configuration. Build one with LoadConfig, ParseConfig,
@@ -87,7 +93,21 @@ func (c *Config) Clients() []Client {
 }
 
 func (e *clientEntry) client() Client {
-	return Client{Issuer: e.cfg.Issuer, Tenant: e.cfg.Tenant, FHIRServers: slices.Clone(e.cfg.FHIRServers)}
+	return Client{Issuer: e.cfg.Issuer, Tenant: e.cfg.Tenant, FHIRServers: slices.Clone(e.cfg.FHIRServers), OpenFHIR: e.cfg.OpenFHIRServers}
+}
+
+// LoopbackFHIRServers returns the fhir_servers that are http on a loopback host (a local
+// test server), which nencds accepts only in development, with a warning.
+func (c *Config) LoopbackFHIRServers() []string {
+	var out []string
+	for _, e := range c.clients {
+		for _, u := range e.cfg.FHIRServers {
+			if p, err := url.Parse(u); err == nil && p.Scheme == "http" && isLoopback(p.Hostname()) {
+				out = append(out, u)
+			}
+		}
+	}
+	return out
 }
 
 // LoadConfig reads and validates a YAML or JSON trust file.
@@ -206,6 +226,10 @@ func checkClient(cc ClientConfig) (*clientEntry, []error) {
 		}
 	}
 	for _, u := range cc.FHIRServers {
+		if p, err := url.Parse(u); err == nil && p.Scheme == "http" && isLoopback(p.Hostname()) {
+			p.Scheme = "https" // a local test server: the rest of the checks hold
+			u = p.String()
+		}
 		if err := checkHTTPS("fhir_servers", u, false); err != nil {
 			errs = append(errs, err)
 		}
