@@ -49,19 +49,58 @@ func (r Read) Template(patientID string) string {
 }
 
 // URL is the absolute URL of the read under base (a parsed FHIR base: scheme, host,
-// path), built as a url.URL with the patient id escaped, never by joining strings.
+// path), built as a url.URL with the patient id escaped, never by joining strings. Every
+// search parameter name and value is percent-encoded per RFC 3986 (queryEscape): "|" of
+// a token search is sent as %7C, which Tomcat-based servers (HAPI's default) require.
 func (r Read) URL(base *url.URL, patientID string) string {
 	path, query, _ := strings.Cut(r.Template("\x00"), "?")
+	var params []string
+	for p := range strings.SplitSeq(query, "&") {
+		if p == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(p, "=")
+		params = append(params, queryEscape(name)+"="+queryEscape(strings.ReplaceAll(value, "\x00", patientID)))
+	}
 	u := &url.URL{
 		Scheme:   base.Scheme,
 		Host:     base.Host,
 		Path:     strings.TrimRight(base.Path, "/") + "/" + strings.ReplaceAll(path, "\x00", patientID),
-		RawQuery: strings.ReplaceAll(query, "\x00", url.QueryEscape(patientID)),
+		RawQuery: strings.Join(params, "&"),
 	}
 	if base.RawPath != "" {
 		u.RawPath = strings.TrimRight(base.EscapedPath(), "/") + "/" + strings.ReplaceAll(path, "\x00", url.PathEscape(patientID))
 	}
 	return u.String()
+}
+
+// queryEscape percent-encodes s as one query name or value per RFC 3986: the unreserved
+// characters, and the sub-delimiters and ":" "@" "/" "?" that a query may hold and a FHIR
+// search reads as written ("," separates the values of a token list), stay; every other
+// byte becomes %XX: "|", space, "%", "#", and "&", "=", "+", which would split or change
+// a parameter.
+func queryEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if queryKeep(c) {
+			b.WriteByte(c)
+			continue
+		}
+		const hex = "0123456789ABCDEF"
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+func queryKeep(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$'()*,;:@/?", c) >= 0
 }
 
 const loincSystem = "http://loinc.org"

@@ -37,6 +37,7 @@ type fakeFHIR struct {
 	// with a status or answer late.
 	readStatus map[string]int
 	readDelay  map[string]time.Duration
+	tomcat     bool // refuse a request line with a raw character outside RFC 3986 (400), as Tomcat does
 
 	hits     atomic.Int64
 	mu       sync.Mutex
@@ -100,6 +101,12 @@ func (f *fakeFHIR) URL() string { return f.srv.URL }
 
 func (f *fakeFHIR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.hits.Add(1)
+	if f.tomcat && strings.ContainsAny(r.RequestURI, "|{}[]^`\"<>\\ ") {
+		// Tomcat's default (relaxedQueryChars unset): "Invalid character found in the
+		// request target", 400, before any servlet runs.
+		http.Error(w, "Invalid character found in the request target", http.StatusBadRequest)
+		return
+	}
 	f.mu.Lock()
 	f.auths = append(f.auths, r.Header.Get("Authorization"))
 	f.paths = append(f.paths, r.URL.RequestURI())
