@@ -83,6 +83,9 @@ func New(o Options) *Client {
 	}
 }
 
+// reasonTimeout is the reason of a request that did not end before its deadline.
+const reasonTimeout = "the FHIR server did not answer in time"
+
 var (
 	errRedirectHost = errors.New("redirect to another host refused")
 	errRedirectBase = errors.New("redirect out of the fhirServer base refused")
@@ -129,12 +132,32 @@ func Reason(err error) string {
 }
 
 // Pages reads first (a URL under base) and then every next link, up to the page cap,
-// only under base. A next link seen before ends the reading (a loop has nothing new).
-// A page that is an OperationOutcome, or a Bundle carrying an error or fatal issue, fails;
-// so does any page that is not a search Bundle (type searchset or collection).
+// only under base. A page that is an OperationOutcome, or a Bundle carrying an error or
+// fatal issue, fails; so does any page that is not a search Bundle (type searchset or
+// collection).
+//
+// A read cut short after at least one page (a next link seen before: a loop; the page
+// cap; the deadline) returns the pages read AND an *Incomplete error: what was read is
+// usable, and the record may hold more, which the caller must say. Any other error, and
+// a read cut short before its first page, returns no pages.
 func (c *Client) Pages(ctx context.Context, base *url.URL, token, first string) ([]json.RawMessage, error) {
 	return c.pages(ctx, base, token, first, searchBundle)
 }
+
+// Incomplete is a search read in part (Pages): Reason is a fixed, client-safe label.
+type Incomplete struct {
+	Reason string // IncompleteLoop, IncompletePageCap or IncompleteDeadline
+	Detail string // client-safe words for a data-quality note
+}
+
+// The reasons of an Incomplete read (low-cardinality metric labels).
+const (
+	IncompleteLoop     = "loop"
+	IncompletePageCap  = "page-cap"
+	IncompleteDeadline = "deadline"
+)
+
+func (e *Incomplete) Error() string { return "search read in part: " + e.Detail }
 
 // Patient reads the Patient id at target (a URL under base); anything else fails.
 func (c *Client) Patient(ctx context.Context, base *url.URL, token, target, id string) (json.RawMessage, error) {
@@ -180,10 +203,10 @@ func (c *Client) pages(ctx context.Context, base *url.URL, token, first string, 
 	next := first
 	for next != "" {
 		if seen[next] {
-			break
+			return pages, &Incomplete{Reason: IncompleteLoop, Detail: "its next links loop back to a page already read"}
 		}
 		if len(pages) >= c.maxPages {
-			return nil, &fetchError{reason: fmt.Sprintf("more than %d pages", c.maxPages)}
+			return pages, &Incomplete{Reason: IncompletePageCap, Detail: fmt.Sprintf("it has more than %d pages (the page cap)", c.maxPages)}
 		}
 		if !underBase(next, base) {
 			return nil, &fetchError{reason: "a next link leaves the fhirServer base"}
@@ -191,6 +214,9 @@ func (c *Client) pages(ctx context.Context, base *url.URL, token, first string, 
 		seen[next] = true
 		page, err := c.get(ctx, base, token, next)
 		if err != nil {
+			if len(pages) > 0 && (ctx.Err() != nil || Reason(err) == reasonTimeout) {
+				return pages, &Incomplete{Reason: IncompleteDeadline, Detail: "the FHIR server did not send every page in time"}
+			}
 			return nil, err
 		}
 		p, err := Peek(page)
@@ -272,7 +298,7 @@ func (c *Client) get(ctx context.Context, base *url.URL, token, target string) (
 		case errors.Is(err, errRedirectBase):
 			return nil, &fetchError{reason: "the FHIR server redirected out of the fhirServer base"}
 		case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
-			return nil, &fetchError{reason: "the FHIR server did not answer in time", err: ctx.Err()}
+			return nil, &fetchError{reason: reasonTimeout, err: ctx.Err()}
 		}
 		return nil, &fetchError{reason: "the FHIR server could not be reached", err: redact(err)}
 	}

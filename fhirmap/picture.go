@@ -522,6 +522,7 @@ const (
 	NoteConflict      NoteKind = "conflict"       // conflicting values
 	NoteGradeMismatch NoteKind = "grade-mismatch" // grade label contradicts Ki-67
 	NoteCaveat        NoteKind = "caveat"         // used with care (preliminary, text-derived)
+	NoteIncomplete    NoteKind = "incomplete"     // a search of the record was read in part: it may hold more
 )
 
 // Note is a data-quality note. Ref names the resource concerned ("" when not known).

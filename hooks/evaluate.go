@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nencds/nencds/cards"
+	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/fhirmap"
 	"github.com/nencds/nencds/hooks/auth"
 )
@@ -53,6 +54,8 @@ type Result struct {
 	// Picture is what fhirmap understood (nil when the request failed before mapping);
 	// `nencds eval -text` shows its tumours.
 	Picture *fhirmap.Picture
+	// Partial are the keys read in part, each with its reason label (fhirclient.Incomplete).
+	Partial map[string]string
 }
 
 // Run evaluates a validated request for the authenticated client.
@@ -75,9 +78,33 @@ func (e *Evaluator) Run(ctx context.Context, req *Request, client auth.Client) (
 		PatientID: req.PatientView.PatientID,
 		At:        e.now(),
 		Documents: res.Documents,
-		Notes:     res.Notes,
+		Notes:     append(res.Notes, partialNotes(res.Partial)...),
 	}, req.Orders)
-	return &Result{Response: resp, Dispositions: res.Dispositions, Picture: pic}, err
+	out := &Result{Response: resp, Dispositions: res.Dispositions, Picture: pic}
+	for key, inc := range res.Partial {
+		if out.Partial == nil {
+			out.Partial = map[string]string{}
+		}
+		out.Partial[key] = inc.Reason
+	}
+	return out, err
+}
+
+// partialNotes are the data-quality notes of the searches read in part, in PrefetchKeys
+// order, each naming the search.
+func partialNotes(partial map[string]*fhirclient.Incomplete) []fhirmap.Note {
+	var notes []fhirmap.Note
+	for _, key := range PrefetchKeys {
+		inc, ok := partial[key]
+		if !ok {
+			continue
+		}
+		notes = append(notes, fhirmap.Note{
+			Kind: fhirmap.NoteIncomplete,
+			Text: fmt.Sprintf("the %q search of the FHIR server was read in part (%s): the record may hold more than shown", key, inc.Detail),
+		})
+	}
+	return notes
 }
 
 func (e *Evaluator) now() time.Time {

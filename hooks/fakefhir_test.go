@@ -37,6 +37,7 @@ type fakeFHIR struct {
 	// with a status or answer late.
 	readStatus map[string]int
 	readDelay  map[string]time.Duration
+	slowPages  bool // hold every page after the first until the request ends
 	tomcat     bool // refuse a request line with a raw character outside RFC 3986 (400), as Tomcat does
 
 	hits     atomic.Int64
@@ -134,6 +135,10 @@ func (f *fakeFHIR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if f.slowPages && r.URL.Query().Get("_page") != "" && r.URL.Query().Get("_page") != "0" {
+		<-r.Context().Done()
+		return
 	}
 	if f.redirectTo != "" {
 		http.Redirect(w, r, f.redirectTo+r.URL.RequestURI(), http.StatusFound)

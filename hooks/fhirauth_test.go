@@ -100,3 +100,9 @@ func TestFallbackAllowlistAndToken(t *testing.T) {
 		})
 	}
 }
+
+// testFHIRAuthorization is a usable fhirAuthorization: outside development the fallback
+// reads only with one.
+func testFHIRAuthorization() map[string]any {
+	return map[string]any{"access_token": "tok", "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read", "subject": "cds-service"}
+}

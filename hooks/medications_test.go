@@ -202,7 +202,11 @@ func TestMedicationReadFailureIsANote(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fake := newFakeFHIR(t, medRefBody(t, nil), true, tt.knobs)
-			body := medRefBody(t, func(m map[string]any) { withoutMedication(m); m["fhirServer"] = fake.URL() })
+			body := medRefBody(t, func(m map[string]any) {
+				withoutMedication(m)
+				m["fhirServer"] = fake.URL()
+				m["fhirAuthorization"] = testFHIRAuthorization()
+			})
 			got := answerVia(t, fake, body, tt.tune)
 			if got.status != http.StatusOK {
 				t.Fatalf("status %d, want 200: %s", got.status, got.body)
@@ -251,7 +255,11 @@ func TestMedicationReadsBounded(t *testing.T) {
 		for i := range 12 {
 			refs = append(refs, fmt.Sprintf("Medication/m%d", i), fmt.Sprintf("%s/Medication/m%d", fake.URL(), i)) // each id twice
 		}
-		body := medRefBody(t, func(m map[string]any) { statements(m, refs...); m["fhirServer"] = fake.URL() })
+		body := medRefBody(t, func(m map[string]any) {
+			statements(m, refs...)
+			m["fhirServer"] = fake.URL()
+			m["fhirAuthorization"] = testFHIRAuthorization()
+		})
 		res := resolveMeds(t, fake, body, []string{fake.URL()}, func(r *Resolver) { r.MaxMedicationReads = 5 })
 		reads := medicationReads(fake)
 		slices.Sort(reads)
@@ -269,6 +277,7 @@ func TestMedicationReadsBounded(t *testing.T) {
 		body := medRefBody(t, func(m map[string]any) {
 			statements(m, other.URL()+"/Medication/lanreotide-120", fake.URL()+"/../Medication/lanreotide-120")
 			m["fhirServer"] = fake.URL() + "/fhir"
+			m["fhirAuthorization"] = testFHIRAuthorization()
 		})
 		res := resolveMeds(t, fake, body, []string{fake.URL() + "/fhir"}, nil)
 		if other.hits.Load() != 0 || len(medicationReads(fake)) != 0 {
@@ -281,7 +290,11 @@ func TestMedicationReadsBounded(t *testing.T) {
 	t.Run("untrusted fhirServer: no connection, a note", func(t *testing.T) {
 		t.Parallel()
 		fake := newFakeFHIR(t, medRefBody(t, nil), true, nil)
-		body := medRefBody(t, func(m map[string]any) { withoutMedication(m); m["fhirServer"] = fake.URL() })
+		body := medRefBody(t, func(m map[string]any) {
+			withoutMedication(m)
+			m["fhirServer"] = fake.URL()
+			m["fhirAuthorization"] = testFHIRAuthorization()
+		})
 		res := resolveMeds(t, fake, body, nil, nil)
 		if fake.hits.Load() != 0 {
 			t.Errorf("untrusted fhirServer read %d times", fake.hits.Load())
@@ -293,7 +306,7 @@ func TestMedicationReadsBounded(t *testing.T) {
 	t.Run("nothing unresolved: no read", func(t *testing.T) {
 		t.Parallel()
 		fake := newFakeFHIR(t, medRefBody(t, nil), true, nil)
-		body := medRefBody(t, func(m map[string]any) { m["fhirServer"] = fake.URL() })
+		body := medRefBody(t, func(m map[string]any) { m["fhirServer"] = fake.URL(); m["fhirAuthorization"] = testFHIRAuthorization() })
 		res := resolveMeds(t, fake, body, []string{fake.URL()}, nil)
 		if fake.hits.Load() != 0 || len(res.Notes) != 0 {
 			t.Errorf("hits %d, notes %q: want none", fake.hits.Load(), noteTexts(res.Notes))
@@ -317,6 +330,7 @@ func TestMedicationAdministrationFallback(t *testing.T) {
 	}
 	delete(m, "prefetch")
 	m["fhirServer"] = fake.URL()
+	m["fhirAuthorization"] = testFHIRAuthorization()
 	fb, _ := json.Marshal(m)
 	byFallback := answerVia(t, fake, fb, nil)
 	if byFallback.status != http.StatusOK || !slices.Contains(byFallback.topics, cards.TopicNECLaterLine) {

@@ -3,6 +3,7 @@ package hooks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -33,6 +34,10 @@ type Resolution struct {
 	// Notes are data-quality notes of the reading (a referenced Medication that could
 	// not be read), for fhirmap.Input.Notes.
 	Notes []fhirmap.Note
+	// Partial are the keys whose search was read in part (a next-link loop, the page cap,
+	// the deadline, after at least one page), each with its *fhirclient.Incomplete: the
+	// pages read are in Documents, and the summary card must say the record may hold more.
+	Partial map[string]*fhirclient.Incomplete
 }
 
 // Resolver applies the prefetch decision table of CDS Hooks 2.0 to a request:
@@ -48,8 +53,9 @@ type Resolution struct {
 // MaxMedicationReads per request, under the same policy, deadline, size caps and token;
 // a read that fails is a data-quality note, never an error.
 //
-// Every fetch of one request runs concurrently under one deadline (Timeout). A key that
-// cannot be had (no fhirServer, an untrusted one, an error, a timeout) fails the request
+// Every fetch of one request runs concurrently under one deadline (Timeout). A search read
+// in part (a next-link loop, the page cap, the deadline, after at least one page) is used
+// and listed in Resolution.Partial, never silently. A key that cannot be had (no fhirServer, an untrusted one, an error, a timeout) fails the request
 // with KindMissingData naming every such key; an untrusted fhirServer is refused before
 // any connection.
 type Resolver struct {
@@ -117,6 +123,14 @@ func (r *Resolver) Resolve(ctx context.Context, req *Request, client auth.Client
 		}
 		var missing []MissingKey
 		for _, j := range jobs {
+			var inc *fhirclient.Incomplete
+			if errors.As(j.err, &inc) && len(j.pages) > 0 {
+				if res.Partial == nil {
+					res.Partial = map[string]*fhirclient.Incomplete{}
+				}
+				res.Partial[j.key] = inc
+				j.err = nil
+			}
 			if j.err != nil {
 				res.Dispositions[j.key] = Failed
 				missing = append(missing, MissingKey{Key: j.key, Reason: fhirclient.Reason(j.err)})

@@ -429,6 +429,9 @@ func (s *Server) service(c *gin.Context) error {
 		for key, d := range res.Dispositions {
 			s.o.Telemetry.RecordPrefetch(ctx, key, telemetry.Disposition(d))
 		}
+		for key, reason := range res.Partial {
+			s.o.Telemetry.RecordPartialRead(ctx, key, reason)
+		}
 	}
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ const (
 	MetricFetchErrors     = "nencds.fhir.fetch.errors"
 	MetricAuthFailures    = "nencds.auth.failures"
 	MetricFeedback        = "nencds.feedback"
+	MetricPartialReads    = "nencds.fhir.partial_reads"
 )
 
 // The only attribute keys this package writes on spans and metrics.
@@ -61,7 +62,7 @@ var prefetchKeys = map[string]bool{
 var durationBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10}
 
 func (t *Telemetry) newInstruments(m metric.Meter) error {
-	var errs [8]error
+	var errs [9]error
 	t.requestDuration, errs[0] = m.Float64Histogram(MetricRequestDuration, metric.WithUnit("s"),
 		metric.WithDescription("Duration of HTTP requests by route template and status."),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
@@ -80,6 +81,8 @@ func (t *Telemetry) newInstruments(m metric.Meter) error {
 		metric.WithDescription("Card feedback received, by service, topic code and outcome."))
 	t.cardsInvalid, errs[7] = m.Int64Counter(MetricCardsInvalid, metric.WithUnit("{card}"),
 		metric.WithDescription("Cards a rule built that failed validation and were left out of the answer (a defect), by service and topic code."))
+	t.partialReads, errs[8] = m.Int64Counter(MetricPartialReads, metric.WithUnit("{read}"),
+		metric.WithDescription("FHIR searches read in part (a next-link loop, the page cap, the deadline) and answered with a data-quality note, by prefetch key and reason."))
 	for _, err := range errs {
 		if err != nil {
 			return fmt.Errorf("telemetry: instrument: %w", err)
@@ -127,6 +130,15 @@ func (t *Telemetry) RecordPrefetch(ctx context.Context, key string, d Dispositio
 		return
 	}
 	t.prefetchKeys.Add(ctx, 1, metric.WithAttributes(prefetchKeyAttr(key), AttrDisposition.String(disposition(d))))
+}
+
+// RecordPartialRead counts one search read in part (its pages used, a data-quality note
+// added); reason is a fixed label (loop, page-cap, deadline).
+func (t *Telemetry) RecordPartialRead(ctx context.Context, key, reason string) {
+	if t == nil {
+		return
+	}
+	t.partialReads.Add(ctx, 1, metric.WithAttributes(prefetchKeyAttr(key), AttrReason.String(label(reason))))
 }
 
 // RecordAuthFailure counts one rejected client JWT; reason is a short code such as

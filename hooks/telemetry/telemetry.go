@@ -80,6 +80,7 @@ type Telemetry struct {
 	fetchErrors     metric.Int64Counter
 	authFailures    metric.Int64Counter
 	feedback        metric.Int64Counter
+	partialReads    metric.Int64Counter
 	store           storeInstruments
 }
 

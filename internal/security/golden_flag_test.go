@@ -1,0 +1,4 @@
+package security
+
+// The -update flag of `go test ./... -update` (internal/golden).
+import _ "github.com/nencds/nencds/internal/golden"
