@@ -22,6 +22,9 @@ type Input struct {
 	PatientID string            // the bare id from context.patientId
 	At        time.Time         // the evaluation time; rules and ages use it, never the clock
 	Documents []json.RawMessage // Bundles (any type) or single resources
+	// FHIRServer is the request's fhirServer base ("" when none): a resource whose
+	// subject is an absolute Patient reference belongs to the patient only on this base.
+	FHIRServer string
 	// Notes are data-quality notes of the reading itself (e.g. a referenced Medication
 	// the FHIR server could not give); Map puts them first in Picture.Notes.
 	Notes []Note
@@ -378,22 +381,80 @@ func (m *mapper) unreadable(r rawRes, err error) {
 	m.note(NoteRejected, r.ref, r.peek.ResourceType+" could not be read ("+jsonProblem(err)+"); skipped")
 }
 
-// subjectOK checks that a subject/patient reference names the patient. A missing or
-// non-literal reference is accepted (the query was by patient); another patient is not.
+// subjectOK checks that a subject/patient reference names the patient: a resource
+// belongs to the patient only through a literal Patient/<id> reference, relative or
+// absolute on the request's own fhirServer (Input.FHIRServer). Anything else (another
+// patient, a Group, a Patient on another server, a contained or logical reference, no
+// reference at all) is skipped with a data-quality note; the search being by patient
+// proves nothing (a server may return a Group member's data, or a copy from elsewhere).
 func (m *mapper) subjectOK(r rawRes, ref *string) bool {
-	if ref == nil || m.in.PatientID == "" {
+	if m.in.PatientID == "" {
 		return true
 	}
-	s := strings.TrimSpace(*ref)
-	if s == "" || strings.HasPrefix(s, "urn:") || strings.HasPrefix(s, "#") {
+	s := ""
+	if ref != nil {
+		s = strings.TrimSpace(*ref)
+	}
+	why := m.notOwned(s)
+	if why == "" {
 		return true
 	}
-	id := refID(s, "Patient")
-	if id == "" || id == m.in.PatientID {
-		return true
-	}
-	m.note(NoteSkipped, r.ref, r.peek.ResourceType+" skipped: its subject is another patient")
+	m.note(NoteSkipped, r.ref, r.peek.ResourceType+" skipped: "+why)
 	return false
+}
+
+// notOwned is why the reference s does not name the patient, "" when it does.
+func (m *mapper) notOwned(s string) string {
+	if i := strings.Index(s, "/_history/"); i >= 0 {
+		s = s[:i]
+	}
+	switch {
+	case s == "":
+		return "it names no patient (no subject reference)"
+	case strings.HasPrefix(s, "#"):
+		return "its subject is a contained resource, not a Patient of the record"
+	case strings.HasPrefix(s, "urn:"):
+		return "its subject is not a Patient/<id> reference"
+	}
+	base, rest := "", s
+	if i := strings.LastIndex(s, "/Patient/"); i >= 0 && strings.Contains(s[:i], "://") {
+		base, rest = s[:i], s[i+1:]
+	}
+	typ, id, ok := strings.Cut(rest, "/")
+	if !ok || strings.Contains(id, "/") || (base == "" && strings.Contains(typ, ":")) {
+		return "its subject is not a Patient/<id> reference"
+	}
+	if typ != "Patient" {
+		return "its subject is a " + typ + ", not the patient"
+	}
+	if base != "" && !sameBase(base, m.in.FHIRServer) {
+		return "its subject is a Patient on another FHIR server"
+	}
+	if id != m.in.PatientID {
+		return "its subject is another patient"
+	}
+	return ""
+}
+
+// sameBase reports whether the FHIR bases a and b are the same: scheme and host compared
+// without case, the default port dropped, no trailing slash. An empty b (no fhirServer)
+// matches no absolute reference.
+func sameBase(a, b string) bool {
+	if b == "" {
+		return false
+	}
+	norm := func(s string) string {
+		s = strings.TrimRight(strings.TrimSpace(s), "/")
+		scheme, rest, ok := strings.Cut(s, "://")
+		if !ok {
+			return s
+		}
+		host, path, _ := strings.Cut(rest, "/")
+		scheme, host = strings.ToLower(scheme), strings.ToLower(host)
+		host = strings.TrimSuffix(host, map[string]string{"https": ":443", "http": ":80"}[scheme])
+		return scheme + "://" + host + "/" + path
+	}
+	return norm(a) == norm(b)
 }
 
 // received is what the documents hold, in arrival order: the notes of their reading and

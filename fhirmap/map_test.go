@@ -31,9 +31,13 @@ func bundle(resources ...string) json.RawMessage {
 	return json.RawMessage(b.String())
 }
 
+// testFHIRServer is the fhirServer of the request mapRes maps (absolute references on it
+// name the patient).
+const testFHIRServer = "https://ehr.example/fhir"
+
 func mapRes(t *testing.T, resources ...string) *Picture {
 	t.Helper()
-	p, err := Map(Input{PatientID: pid, At: testAt, Documents: []json.RawMessage{bundle(resources...)}})
+	p, err := Map(Input{PatientID: pid, At: testAt, FHIRServer: testFHIRServer, Documents: []json.RawMessage{bundle(resources...)}})
 	if err != nil {
 		t.Fatalf("Map: %v", err)
 	}
@@ -225,7 +229,7 @@ func TestConditions(t *testing.T) {
 		{"site-specific ICD-10-CM code with NEN morphology", cond("c", sysICD10CM, "C25.0", withMorph("8249/3")), []dx{{Concept: "morph-net-g2-g3", Site: SitePancreas, Diff: DiffWell, Morph: "8249/3"}}, nil, 0, nil},
 		{"site-specific SNOMED CT cancer with NEN morphology", cond("c", sysSNOMED, "363418001", withMorph("8246/3")+`,"bodySite":[{"coding":[{"system":"http://snomed.info/sct","code":"15776009"}]}]`), []dx{{Concept: "morph-nec", Site: SitePancreas, Diff: DiffPoor, Morph: "8246/3"}}, nil, 0, nil},
 		{"site-specific ICD-10-CM code without morphology", cond("c", sysICD10CM, "C25.0", ""), nil, nil, 0, nil},
-		{"mCODE secondary cancer condition with any code", `{"resourceType":"Condition","id":"c","meta":{"profile":["http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-secondary-cancer-condition"]},` + withMorph("8240/3") + `,"code":{"coding":[{"system":"http://snomed.info/sct","code":"94225005"}]},"bodySite":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/icd-o-3","code":"C41.2"}]}]}`, nil, []SecondaryLocation{SecBone}, 0, nil},
+		{"mCODE secondary cancer condition with any code", `{"resourceType":"Condition","id":"c","subject":{"reference":"Patient/p1"},"meta":{"profile":["http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-secondary-cancer-condition"]},` + withMorph("8240/3") + `,"code":{"coding":[{"system":"http://snomed.info/sct","code":"94225005"}]},"bodySite":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/icd-o-3","code":"C41.2"}]}]}`, nil, []SecondaryLocation{SecBone}, 0, nil},
 		{"secondary under C7B by prefix", cond("c", sysICD10CM, "C7B.0", ""), nil, []SecondaryLocation{SecUnspecified}, 0, nil},
 		{"lung cancer without NEN morphology", cond("c", sysICD10CM, "C34.90", ""), nil, nil, 0, nil},
 		{"ICD-O-3 in Condition.code", cond("c", sysICDO3, "8249/3", ""), []dx{{Concept: "morph-net-g2-g3", Diff: DiffWell, Morph: "8249/3"}}, nil, 0, nil},
@@ -250,7 +254,7 @@ func TestConditions(t *testing.T) {
 		{"Merkel secondary ignored", cond("c", sysICD10CM, "C7B.1", ""), nil, nil, 0, nil},
 		{"carcinoid syndrome ICD-10-CM", cond("c", sysICD10CM, "E34.0", ""), nil, nil, 1, nil},
 		{"carcinoid syndrome SNOMED", cond("c", sysSNOMED, "35868009", ""), nil, nil, 1, nil},
-		{"display alone never matches", `{"resourceType":"Condition","id":"c","code":{"coding":[{"display":"Malignant carcinoid tumor of the ileum"}],"text":"carcinoid"}}`, nil, nil, 0, nil},
+		{"display alone never matches", `{"resourceType":"Condition","id":"c","subject":{"reference":"Patient/p1"},"code":{"coding":[{"display":"Malignant carcinoid tumor of the ileum"}],"text":"carcinoid"}}`, nil, nil, 0, nil},
 		{"breast cancer ignored", cond("c", sysICD10CM, "C50.911", ""), nil, nil, 0, nil},
 	}
 	for _, tt := range tests {
@@ -885,5 +889,50 @@ func TestStatusOfWrongTypeIsANote(t *testing.T) {
 	}
 	if diff := cmp.Diff([]NoteKind{NoteRejected}, noteKinds(p.Notes)); diff != "" {
 		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+}
+
+// TestOwnership: a resource belongs to the patient only through a literal Patient/<id>
+// reference, relative or absolute on the request's own fhirServer; anything else is
+// skipped with a note. (Before: a Group, another server's Patient with the same id, a
+// contained patient and a missing subject were all read as this patient's.)
+func TestOwnership(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		ref  string // "" : no subject
+		ok   bool
+		note string
+	}{
+		{"Patient/p1", true, ""},
+		{"Patient/p1/_history/3", true, ""},
+		{"https://ehr.example/fhir/Patient/p1", true, ""},
+		{"HTTPS://EHR.example:443/fhir/Patient/p1", true, ""},
+		{"https://ehr.example/fhir/", false, "not a Patient/<id>"},
+		{"Patient/p2", false, "another patient"},
+		{"Group/cohort-17", false, "is a Group"},
+		{"https://other.example/fhir/Patient/p1", false, "another FHIR server"},
+		{"https://ehr.example/other/Patient/p1", false, "another FHIR server"},
+		{"#pat", false, "contained"},
+		{"urn:uuid:4f1c0c4e-0000-4000-8000-000000000001", false, "not a Patient/<id>"},
+		{"", false, "names no patient"},
+	} {
+		subject := ""
+		if tt.ref != "" {
+			subject = `"subject":{"reference":"` + tt.ref + `"},`
+		}
+		res := `{"resourceType":"Condition","id":"c",` + subject + `"code":{"coding":[{"system":"http://snomed.info/sct","code":"94225005"}]}}`
+		p := mapRes(t, res)
+		skipped := false
+		for _, n := range p.Notes {
+			if n.Kind == NoteSkipped && n.Ref == "Condition/c" {
+				skipped = true
+				if !strings.Contains(n.Text, tt.note) {
+					t.Errorf("%q: note %q, want %q", tt.ref, n.Text, tt.note)
+				}
+			}
+		}
+		if skipped == tt.ok {
+			t.Errorf("subject %q: skipped %v, want belongs %v (notes %v)", tt.ref, skipped, tt.ok, p.Notes)
+		}
 	}
 }

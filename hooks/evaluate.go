@@ -75,10 +75,11 @@ func (e *Evaluator) Run(ctx context.Context, req *Request, client auth.Client) (
 		return out, err
 	}
 	pic, resp, err := evaluate(ctx, e.Stage, e.Engine, fhirmap.Input{
-		PatientID: req.PatientView.PatientID,
-		At:        e.now(),
-		Documents: res.Documents,
-		Notes:     append(res.Notes, partialNotes(res.Partial)...),
+		PatientID:  req.PatientView.PatientID,
+		At:         e.now(),
+		Documents:  res.Documents,
+		FHIRServer: req.FHIRServer,
+		Notes:      append(res.Notes, partialNotes(res.Partial)...),
 	}, req.Orders)
 	out := &Result{Response: resp, Dispositions: res.Dispositions, Picture: pic}
 	for key, inc := range res.Partial {
