@@ -177,7 +177,9 @@ func TestServeWiring(t *testing.T) {
 		t.Fatalf("/metrics: %d", resp.StatusCode)
 	}
 	topic := out.Cards[0].Source.Topic.Code
-	for _, want := range []string{`nencds_cards_emitted_total{`, `nencds_topic="` + topic + `"`, `nencds_prefetch_keys_total{`, `http_server_request_duration_seconds_bucket{`} {
+	for _, want := range []string{`nencds_cards_emitted_total{`, `nencds_topic="` + topic + `"`, `nencds_prefetch_keys_total{`, `http_server_request_duration_seconds_bucket{`,
+		// Go runtime and process metrics (before: none).
+		"\ngo_goroutines ", "\ngo_memstats_heap_alloc_bytes ", "\nprocess_resident_memory_bytes ", "\nprocess_open_fds "} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

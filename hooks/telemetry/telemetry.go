@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -140,6 +141,9 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, func(context.Context) e
 	var handler http.Handler
 	if promOn {
 		reg := prometheus.NewRegistry()
+		// The Go runtime (goroutines, heap, GC pauses: go_*) and the process (resident
+		// memory, CPU seconds, open file descriptors: process_*), beside the CDS metrics.
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		exp, err := otelprom.New(otelprom.WithRegisterer(reg))
 		if err != nil {
 			return nil, nil, fmt.Errorf("telemetry: prometheus exporter: %w", err)
