@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/nencds/nencds/internal/security"
 )
 
 // Read accepts only the resource asked for: another id, another type, a Bundle or an
@@ -32,7 +34,7 @@ func TestRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := New(Options{Dev: true})
+	c := New(Options{Mode: security.Development()})
 	tests := []struct {
 		target, id string
 		reason     string // "" : read
