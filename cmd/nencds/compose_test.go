@@ -73,7 +73,22 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("service nencds sets %s, which is no nencds setting", k)
 		}
 	}
-	if _, err := parseConfig(nil, env(envs)); err != nil {
+	// Compose interpolates ${NAME...} from the shell: the test gives each such variable a
+	// value of the right form.
+	interpolated := map[string]string{"NENCDS_PSEUDONYM_KEY": strings.Repeat("ab", 32)}
+	resolved := map[string]string{}
+	for k, v := range envs {
+		if name, ok := strings.CutPrefix(v, "${"); ok {
+			name, _, _ = strings.Cut(strings.TrimSuffix(name, "}"), ":")
+			iv, known := interpolated[name]
+			if !known {
+				t.Errorf("%s = %s: no test value for ${%s}", k, v, name)
+			}
+			v = iv
+		}
+		resolved[k] = v
+	}
+	if _, err := parseConfig(nil, env(resolved)); err != nil {
 		t.Errorf("nencds refuses the compose settings: %v", err)
 	}
 	for _, want := range []string{"docker.io/library/redis:7", "docker.io/library/postgres:15"} {
