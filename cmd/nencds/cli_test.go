@@ -15,7 +15,7 @@ func TestHelpExitsZero(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"-h"}, {"-help"}, {"--help"}, {"-dev", "-h"},
-		{"eval", "-h"}, {"eval", "--help"}, {"demo-ehr", "-h"},
+		{"eval", "-h"}, {"eval", "--help"}, {"demo-ehr", "-h"}, {"report", "-h"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), args, env(nil), strings.NewReader(""), &stdout, &stderr, nil)
@@ -50,7 +50,7 @@ func TestVersion(t *testing.T) {
 // the -version flag.
 func TestUsageNamesSubcommands(t *testing.T) {
 	t.Parallel()
-	for _, want := range []string{"nencds eval", "nencds demo-ehr", "nencds -version"} {
+	for _, want := range []string{"nencds eval", "nencds demo-ehr", "nencds report", "nencds -version"} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("usage lacks %q:\n%s", want, usage)
 		}
