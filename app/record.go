@@ -85,7 +85,7 @@ func (a *App) patient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.o.Now()
-	pic, err := fhirmap.Map(fhirmap.Input{PatientID: s.patient, At: now, Documents: docs})
+	pic, err := fhirmap.Map(fhirmap.Input{PatientID: s.patient, At: now, FHIRServer: s.base.String(), Documents: docs})
 	if err != nil {
 		a.o.Logger.Warn("app: record could not be mapped")
 		a.fail(w, r, http.StatusBadGateway, "The record could not be read", "The EHR answered with something that is not a FHIR record. Nothing is shown.")
