@@ -23,11 +23,11 @@ clients:
 	if err := os.WriteFile(file, []byte(trust), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := run(context.Background(), []string{"-trust", file, "-addr", "127.0.0.1:0", "-behind-proxy"}, env(nil), strings.NewReader(""), io.Discard, io.Discard, nil)
+	err := run(context.Background(), []string{"-trust", file, "-addr", "127.0.0.1:0", "-behind-proxy", "-db", "memory"}, env(nil), strings.NewReader(""), io.Discard, io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "allowed only with -dev") {
 		t.Errorf("production with a loopback http fhir_servers entry: %v, want a refusal", err)
 	}
-	_, logs := startWith(t, []string{"-dev", "-trust", file, "-addr", "127.0.0.1:0"}, nil)
+	_, logs := startWith(t, []string{"-dev", "-trust", file, "-addr", "127.0.0.1:0", "-db", "memory"}, nil)
 	if !strings.Contains(logs.String(), "http FHIR servers on loopback") {
 		t.Errorf("-dev with a loopback http fhir_servers entry: no warning in the log:\n%s", logs.String())
 	}
