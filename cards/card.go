@@ -81,7 +81,7 @@ type Response struct {
 // add appends c, or, when c fails validation, records its topic in Invalid instead: a
 // bad card is never emitted, and never dropped silently.
 func (r *Response) add(topic string, c Card) {
-	if c.validate(false) != nil {
+	if c.checkFields() != nil {
 		r.Invalid = append(r.Invalid, topic)
 		return
 	}

@@ -21,12 +21,14 @@ const MaxSummary = 140
 // isRecommended and only with at-most-one, description on every action, display on
 // every override reason, appContext only on smart links, and no null, empty string,
 // empty object or empty array anywhere in its JSON. It returns every problem found.
-func (c Card) Validate() error { return c.validate(true) }
+func (c Card) Validate() error {
+	return errors.Join(c.checkFields(), c.checkDeep())
+}
 
-// validate checks the invariants; deep adds the JSON walk (nulls and empties), which
-// the engine's drafts satisfy by construction (omitempty everywhere) and the tests prove
-// over every scenario, so Evaluate runs the shallow check only.
-func (c Card) validate(deep bool) error {
+// checkFields checks the invariants of the fields: what Evaluate runs on every card it
+// builds. The engine's drafts satisfy checkDeep by construction (omitempty everywhere),
+// which the tests prove over every scenario with Validate.
+func (c Card) checkFields() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.UUID == "" {
@@ -109,20 +111,27 @@ func (c Card) validate(deep bool) error {
 			bad("link %d: type %q", i, l.Type)
 		}
 	}
-	if deep {
-		for i, s := range c.Suggestions {
-			for j, a := range s.Actions {
-				if err := checkTaskRecurrence(a.Resource); err != nil {
-					bad("suggestion %d action %d: %v", i, j, err)
-				}
+	return errors.Join(errs...)
+}
+
+// checkDeep checks what the engine's drafts satisfy by construction: the recurrence of
+// every Task drafted, and the card's JSON (no null, empty string, empty object or empty
+// array anywhere: CheckJSON).
+func (c Card) checkDeep() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	for i, s := range c.Suggestions {
+		for j, a := range s.Actions {
+			if err := checkTaskRecurrence(a.Resource); err != nil {
+				bad("suggestion %d action %d: %v", i, j, err)
 			}
 		}
-		raw, err := json.Marshal(c)
-		if err != nil {
-			bad("card: marshal: %v", err)
-		} else if err := CheckJSON(raw); err != nil {
-			bad("card: %v", err)
-		}
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		bad("card: marshal: %v", err)
+	} else if err := CheckJSON(raw); err != nil {
+		bad("card: %v", err)
 	}
 	return errors.Join(errs...)
 }
