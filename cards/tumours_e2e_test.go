@@ -18,7 +18,7 @@ func procRes(id, status, code string, extra string) string {
 
 // TestEndToEndResectionReadings: card-nen-surgery (an ileal NET G1, M0) gets the surgical
 // referral unless a completed resection of the primary is on record, whether coded with a
-// local display, written only as text, endoscopic, or tied by reasonReference; a
+// standard code (codes.csv concept resection), a local display, written only as text, endoscopic, or tied by reasonReference; a
 // biopsy, a planned or in-progress resection, a liver resection, or a resection of an
 // older resolved tumour does not remove the primary.
 func TestEndToEndResectionReadings(t *testing.T) {
@@ -35,6 +35,9 @@ func TestEndToEndResectionReadings(t *testing.T) {
 		{"text only: polypectomy", []string{procRes("p", "completed", `{"text":"Polypectomy"}`, `"performedDateTime":"2026-04-20"`)}, false},
 		{"local code display: small bowel segmentectomy", []string{procRes("p", "completed", `{"coding":[{"system":"urn:oid:1.2.3.4","code":"X-123","display":"Segmental small bowel resection"}]}`, `"performedDateTime":"2026-04-20"`)}, false},
 		{"tied by reasonReference, undated", []string{procRes("p", "completed", `{"text":"Right hemicolectomy"}`, `"reasonReference":[{"reference":"Condition/net-ileum"}]`)}, false},
+		{"standard code only (CPT 44120, no display)", []string{procRes("p", "completed", `{"coding":[{"system":"http://www.ama-assn.org/go/cpt","code":"44120"}]}`, `"performedDateTime":"2026-04-20"`)}, false},
+		{"standard code only (CPT 44120), not completed", []string{procRes("p", "in-progress", `{"coding":[{"system":"http://www.ama-assn.org/go/cpt","code":"44120"}]}`, `"performedDateTime":"2026-05-31"`)}, true},
+		{"unknown code without display or text is not a resection", []string{procRes("p", "completed", `{"coding":[{"system":"http://www.ama-assn.org/go/cpt","code":"44100"}]}`, `"performedDateTime":"2026-04-20"`)}, true},
 		{"biopsy is not a resection", []string{procRes("p", "completed", `{"text":"Endoscopic biopsy of ileal lesion"}`, `"performedDateTime":"2026-04-20"`)}, true},
 		{"in-progress resection does not count", []string{procRes("p", "in-progress", `{"text":"Right hemicolectomy"}`, `"performedDateTime":"2026-05-31"`)}, true},
 		{"planned resection does not count", []string{procRes("p", "preparation", `{"text":"Right hemicolectomy"}`, "")}, true},

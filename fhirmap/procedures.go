@@ -16,10 +16,13 @@ import (
 // tracers.
 func procedureKind(cc *fhir.CodeableConcept, used []fhir.CodeableConcept) (ProcedureKind, []Coding, bool) {
 	w := ccWords(cc)
-	radiopharm := false
+	radiopharm, resectionCode := false, false
 	var codes []Coding
 	for _, mc := range conceptsOf(cc) {
 		switch mc.Code.Concept {
+		case "resection":
+			resectionCode = true
+			codes = append(codes, mc.Coding)
 		case "lutathera":
 			return ProcPRRT, []Coding{mc.Coding}, true
 		case "tace-tae", "rfa-liver":
@@ -52,7 +55,7 @@ func procedureKind(cc *fhir.CodeableConcept, used []fhir.CodeableConcept) (Proce
 	case containsAny(w, "external beam", "ebrt", "stereotactic body radiation", "sbrt", "palliative radiotherapy") ||
 		(containsAny(w, "radiotherapy", "radiation therapy") && !containsAny(w, "radionuclide", "radioembol", "radioligand")):
 		return ProcEBRT, codes, true
-	case isResection(w):
+	case resectionCode || isResection(w):
 		return ProcPrimaryResection, codes, true
 	}
 	return "", codes, false
@@ -103,9 +106,15 @@ func resectionSite(w string) Site {
 	return SiteUnknown
 }
 
-// resectionMatchedBy says whether a resection was recognised from the text of the
-// procedure or from the display of its (local) code.
+// resectionMatchedBy says whether a resection was recognised by a standard code of
+// codes.csv (concept "resection"), from the text of the procedure, or from the display
+// of its (local) code.
 func resectionMatchedBy(cc *fhir.CodeableConcept) string {
+	for _, mc := range conceptsOf(cc) {
+		if mc.Code.Concept == "resection" {
+			return "code"
+		}
+	}
 	if cc != nil && isResection(strings.ToLower(str(cc.Text))) {
 		return "text"
 	}
