@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nencds/nencds/fhirmap"
+	"github.com/nencds/nencds/internal/security"
 )
 
 const (
@@ -70,7 +70,7 @@ func (a *App) trust(iss string) (*url.URL, error) {
 	if iss == "" {
 		return nil, errors.New("no iss")
 	}
-	if u, err := url.Parse(iss); err == nil && a.o.Mode.LoopbackHTTP() && isLoopback(u.Hostname()) {
+	if u, err := url.Parse(iss); err == nil && a.o.Mode.LoopbackHTTP() && security.IsLoopback(u.Hostname()) {
 		return a.o.Policy.AllowOpen(iss) // a local FHIR server in development
 	}
 	// Listed, in every mode.
@@ -205,7 +205,7 @@ func (a *App) endpoint(raw string) (*url.URL, error) {
 	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" {
 		return nil, errors.New("endpoint is not an absolute URL")
 	}
-	if u.Scheme != "https" && !(a.o.Mode.LoopbackHTTP() && u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if u.Scheme != "https" && !(a.o.Mode.LoopbackHTTP() && u.Scheme == "http" && security.IsLoopback(u.Hostname())) {
 		return nil, errors.New("endpoint must use https")
 	}
 	return u, nil
@@ -380,14 +380,6 @@ func random() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // clip shortens s to n bytes of printable ASCII, for echoing a protocol value.

@@ -82,7 +82,7 @@ func (p Policy) check(server string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !p.Mode.LoopbackHTTP() || !isLoopback(host) {
+		if !p.Mode.LoopbackHTTP() || !security.IsLoopback(host) {
 			return nil, errors.New("fhirServer must use https")
 		}
 	default:
@@ -95,7 +95,7 @@ func (p Policy) check(server string) (*url.URL, error) {
 // file may list only in development (and then with a warning).
 func IsLoopbackHTTP(base string) bool {
 	u, err := url.Parse(base)
-	return err == nil && u.Scheme == "http" && isLoopback(u.Hostname())
+	return err == nil && u.Scheme == "http" && security.IsLoopback(u.Hostname())
 }
 
 // ParseBase parses a fhirServer: an absolute URL with a host and nothing a server
@@ -218,14 +218,6 @@ func Transport(m security.Mode) *http.Transport {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, ControlContext: dialControl(m)}
 	t.DialContext = d.DialContext
 	return t
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // normalBase is scheme://host[:port]/path with the scheme and host lower-cased, the

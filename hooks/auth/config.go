@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/nencds/nencds/internal/security"
 )
 
 // maxConfigBytes caps the trust file; a real one is a few kilobytes.
@@ -102,7 +103,7 @@ func (c *Config) LoopbackFHIRServers() []string {
 	var out []string
 	for _, e := range c.clients {
 		for _, u := range e.cfg.FHIRServers {
-			if p, err := url.Parse(u); err == nil && p.Scheme == "http" && isLoopback(p.Hostname()) {
+			if p, err := url.Parse(u); err == nil && p.Scheme == "http" && security.IsLoopback(p.Hostname()) {
 				out = append(out, u)
 			}
 		}
@@ -226,7 +227,7 @@ func checkClient(cc ClientConfig) (*clientEntry, []error) {
 		}
 	}
 	for _, u := range cc.FHIRServers {
-		if p, err := url.Parse(u); err == nil && p.Scheme == "http" && isLoopback(p.Hostname()) {
+		if p, err := url.Parse(u); err == nil && p.Scheme == "http" && security.IsLoopback(p.Hostname()) {
 			p.Scheme = "https" // a local test server: the rest of the checks hold
 			u = p.String()
 		}
@@ -275,7 +276,7 @@ func checkPublicURL(raw string) (string, error) {
 		return "", fmt.Errorf("public_url %q: %w", raw, err)
 	}
 	switch {
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && security.IsLoopback(u.Hostname()):
 	case u.Scheme != "https":
 		return "", fmt.Errorf("public_url %q: must be https (http only for localhost)", raw)
 	}
@@ -286,14 +287,6 @@ func checkPublicURL(raw string) (string, error) {
 		return "", fmt.Errorf("public_url %q: must be a plain base URL (no user info, query or fragment)", raw)
 	}
 	return strings.TrimRight(raw, "/"), nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Sandbox identifiers, as the public CDS Hooks sandbox signs its JWTs
