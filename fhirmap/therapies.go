@@ -111,6 +111,22 @@ func medicationConcept(code *fhir.CodeableConcept, ingredients []fhir.Medication
 	return out
 }
 
+// medicationStatus reads the raw status of a medication record of type typ (the library
+// would fill a missing one with its first code). A status in skip (a withdrawn or not-given
+// record) is skipped with a note ("skipped: entered in error"); a missing status is read as
+// unknown, with a caveat: the record may still be a drug the patient takes (principle 3).
+func (m *mapper) medicationStatus(r rawRes, typ, unknownAs string, skip ...string) (string, bool) {
+	st := r.status()
+	switch {
+	case slices.Contains(skip, st):
+		m.note(NoteSkipped, r.ref, typ+" skipped: "+strings.ReplaceAll(st, "-", " "))
+		return st, false
+	case st == "":
+		m.note(NoteCaveat, r.ref, typ+" has no status; read as "+unknownAs)
+	}
+	return st, true
+}
+
 func (m *mapper) medicationRequest(r rawRes) {
 	mr, err := fhir.UnmarshalMedicationRequest(r.raw)
 	if err != nil {
@@ -120,18 +136,11 @@ func (m *mapper) medicationRequest(r rawRes) {
 	if !m.subjectOK(r, mr.Subject.Reference) {
 		return
 	}
-	st := r.status()
-	switch st {
-	case "entered-in-error":
-		m.note(NoteSkipped, r.ref, "MedicationRequest skipped: entered in error")
+	// A request without a status is invalid FHIR, but it may be a drug the patient takes
+	// (principle 3): read like status unknown (possibly active).
+	st, ok := m.medicationStatus(r, "MedicationRequest", "status unknown (possibly active)", "entered-in-error", "cancelled")
+	if !ok {
 		return
-	case "cancelled":
-		m.note(NoteSkipped, r.ref, "MedicationRequest skipped: cancelled")
-		return
-	case "":
-		// A request without a status is invalid FHIR, but it may be a drug the patient
-		// takes (principle 3): read like status unknown (possibly active).
-		m.note(NoteCaveat, r.ref, "MedicationRequest has no status; read as status unknown (possibly active)")
 	}
 	pm := pendingMed{status: st, draft: st == "draft", concept: &mr.MedicationCodeableConcept, medRef: normRef(str(mr.MedicationReference.Reference)), medText: str(mr.MedicationReference.Display)}
 	pm.contained = containedMedication(r.raw, pm.medRef)
@@ -160,16 +169,9 @@ func (m *mapper) medicationStatement(r rawRes) {
 	if !m.subjectOK(r, ms.Subject.Reference) {
 		return
 	}
-	st := r.status()
-	switch st {
-	case "entered-in-error":
-		m.note(NoteSkipped, r.ref, "MedicationStatement skipped: entered in error")
+	st, ok := m.medicationStatus(r, "MedicationStatement", "status unknown (possibly active)", "entered-in-error", "not-taken")
+	if !ok {
 		return
-	case "not-taken":
-		m.note(NoteSkipped, r.ref, "MedicationStatement skipped: not taken")
-		return
-	case "":
-		m.note(NoteCaveat, r.ref, "MedicationStatement has no status; read as status unknown (possibly active)")
 	}
 	pm := pendingMed{status: st, statement: true, concept: &ms.MedicationCodeableConcept, medRef: normRef(str(ms.MedicationReference.Reference)), medText: str(ms.MedicationReference.Display)}
 	pm.contained = containedMedication(r.raw, pm.medRef)
@@ -192,16 +194,9 @@ func (m *mapper) medicationAdministration(r rawRes) {
 	if !m.subjectOK(r, ma.Subject.Reference) {
 		return
 	}
-	st := r.status()
-	switch st {
-	case "entered-in-error":
-		m.note(NoteSkipped, r.ref, "MedicationAdministration skipped: entered in error")
+	st, ok := m.medicationStatus(r, "MedicationAdministration", "status unknown (possibly given)", "entered-in-error", "not-done")
+	if !ok {
 		return
-	case "not-done":
-		m.note(NoteSkipped, r.ref, "MedicationAdministration skipped: not done")
-		return
-	case "":
-		m.note(NoteCaveat, r.ref, "MedicationAdministration has no status; read as status unknown (possibly given)")
 	}
 	pm := pendingMed{status: st, admin: true, concept: &ma.MedicationCodeableConcept, medRef: normRef(str(ma.MedicationReference.Reference)), medText: str(ma.MedicationReference.Display)}
 	pm.contained = containedMedication(r.raw, pm.medRef)
