@@ -89,7 +89,7 @@ func buildPage(p *fhirmap.Picture, resp cards.Response, focus string) page {
 		Patient:    patientLine(p.Patient),
 		PatientRef: p.Patient.Ref,
 		Category:   string(cl.Category),
-		Extent:     extentText(p.Extent),
+		Extent:     cards.ExtentText(p),
 		Incomplete: cl.Incomplete,
 		Focus:      focus,
 	}
@@ -172,31 +172,6 @@ func siteText(s fhirmap.Site) string {
 		return "site not recorded"
 	}
 	return strings.ReplaceAll(string(s), "-", " ")
-}
-
-func extentText(e fhirmap.Extent) string {
-	switch e.Status {
-	case fhirmap.ExtentDistant:
-		var where []string
-		if e.Liver {
-			where = append(where, "liver")
-		}
-		if e.Bone {
-			where = append(where, "bone")
-		}
-		if e.ExtrahepaticDistant && !e.Bone {
-			where = append(where, "extrahepatic")
-		}
-		if len(where) == 0 {
-			return "distant metastases"
-		}
-		return "distant metastases (" + strings.Join(where, ", ") + ")"
-	case fhirmap.ExtentLocallyAdvanced:
-		return "locally advanced / unresectable, no distant metastases"
-	case fhirmap.ExtentLimited:
-		return "no distant metastases (limited)"
-	}
-	return "extent unknown"
 }
 
 func conditionStatus(c fhirmap.ConditionFact) string {

@@ -263,11 +263,12 @@ func procedureFact(pr fhirmap.Procedure) fact {
 // extentFact states the extent; the facts it rests on (metastases, TNM) are their own
 // facts with their references.
 func extentFact(p *fhirmap.Picture) fact {
-	return fact{"Extent", extentText(p), fhirmap.Source{}}
+	return fact{"Extent", ExtentText(p), fhirmap.Source{}}
 }
 
-// extentText says how far the disease has spread, naming the metastatic sites on record.
-func extentText(p *fhirmap.Picture) string {
+// ExtentText says how far the disease has spread, naming the metastatic sites on record:
+// the words the cards use, shared with the SMART app so that both say it alike.
+func ExtentText(p *fhirmap.Picture) string {
 	e := p.Extent
 	switch e.Status {
 	case fhirmap.ExtentDistant:

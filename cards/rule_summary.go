@@ -26,7 +26,7 @@ func ruleSummary(e *eval) []draftCard {
 	if len(e.p.MultiplePrimaries) > 1 {
 		where = "active primaries: " + primariesText(e.p)
 	}
-	summary := string(e.cls.Category) + ", " + where + ", " + extentText(e.p)
+	summary := string(e.cls.Category) + ", " + where + ", " + ExtentText(e.p)
 	if !e.malignant {
 		summary = "Benign carcinoid tumour (D3A), " + siteText(site)
 	}
