@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -93,17 +92,7 @@ func BenchmarkPatientViewStore(b *testing.B) {
 		mt = append(mt, call(hm))
 		st = append(st, call(hs))
 	}
-	p50 := func(ds []time.Duration) float64 {
-		s := slices.Clone(ds)
-		slices.Sort(s)
-		return float64(s[len(s)/2].Microseconds())
-	}
-	m50, s50 := p50(mt), p50(st)
-	b.ReportMetric(m50, "memory-p50-µs")
-	b.ReportMetric(s50, "sqlite-p50-µs")
-	if m50 > 0 {
-		b.ReportMetric(s50/m50, "sqlite/memory-p50")
-	}
+	reportP50Ratio(b, "memory", mt, "sqlite", st)
 }
 
 // BenchmarkFeedbackIngest posts feedback to the handler with the SQLite store, from
