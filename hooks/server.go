@@ -96,6 +96,9 @@ type Server struct {
 	services map[string]Service
 	sem      chan struct{}
 	engine   *gin.Engine
+	// onRelease, when set, sees every body buffer before it goes back to the pool (tests
+	// poison it).
+	onRelease func([]byte)
 }
 
 // NewServer checks o and builds the routes.
@@ -178,12 +181,14 @@ func (s *Server) routes() *gin.Engine {
 
 type handler func(c *gin.Context) error
 
-// wrap renders a handler's error: the one place where errors become statuses.
+// wrap renders a handler's error: the one place where errors become statuses. The
+// response written, the call's body buffer goes back to its pool (buffers.go).
 func (s *Server) wrap(h handler) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if err := h(c); err != nil {
 			s.fail(c, err)
 		}
+		s.releaseBody(c)
 	}
 }
 
@@ -369,7 +374,8 @@ func (s *Server) body(c *gin.Context) (data []byte, release func(), err error) {
 	rc := http.NewResponseController(c.Writer)
 	// Unsupported only off a real connection (a ResponseRecorder): the body is in memory.
 	deadline := rc.SetReadDeadline(time.Now().Add(s.o.BodyTimeout)) == nil
-	data, err = ReadBody(http.MaxBytesReader(c.Writer, c.Request.Body, s.o.Limits.MaxBytes), s.o.Limits)
+	buf, data, err := readBodyPooled(http.MaxBytesReader(c.Writer, c.Request.Body, s.o.Limits.MaxBytes), c.Request.ContentLength, s.o.Limits)
+	holdBody(c, buf) // given back by wrap once the response is written
 	if err != nil {
 		// The deadline stays: net/http may try to drain the rest of the body before it
 		// answers, and must give up at once.
