@@ -1,14 +1,15 @@
 package hooks
 
 import (
+	"bytes"
 	"io"
 	"sync"
 
 	"github.com/gin-gonic/gin"
 )
 
-// Buffers of the hot path: a request body is read into a pooled buffer, given back once
-// the response is written.
+// Buffers of the hot path: a request body is read into a pooled buffer, and an answer is
+// rendered into another (render), each given back once the response is written.
 //
 // Safety of the body pool: the decoded Request keeps sub-slices of the body (Context,
 // the Prefetch values) and fhirmap reads them, so a body buffer is given back only when
@@ -112,3 +113,5 @@ func (s *Server) releaseBody(c *gin.Context) {
 	*buf = (*buf)[:0]
 	bodyPool.Put(buf)
 }
+
+var renderPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -214,19 +214,24 @@ func (s *Server) fail(c *gin.Context, err error) {
 	c.Abort()
 }
 
-// render marshals v to a buffer before writing any header.
+// render marshals v to a pooled buffer before writing any header; the buffer goes back
+// to its pool once written (a ResponseWriter keeps nothing of what it is given).
 func (s *Server) render(c *gin.Context, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := renderPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		s.logger(c).ErrorContext(c.Request.Context(), "response could not be encoded", "err", err.Error())
 		status = http.StatusInternalServerError
 		buf.Reset()
 		_, oo := Outcome(err)
-		json.NewEncoder(&buf).Encode(oo)
+		json.NewEncoder(buf).Encode(oo)
 	}
 	c.Data(status, "application/json; charset=utf-8", buf.Bytes())
+	if buf.Cap() <= poolMax {
+		renderPool.Put(buf)
+	}
 }
 
 // recovery turns a panic into a 500 OperationOutcome (if nothing was written yet).
