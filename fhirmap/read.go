@@ -127,20 +127,36 @@ func (m matched) verified() bool { return m.Code.Status != "unverified" }
 
 // parseDate parses a FHIR date, dateTime or instant of any precision. The time is
 // the start of the precision given, in UTC.
+//
+// The layout is chosen by the shape of s, and only the one layout that can match is
+// tried (a miss costs time.Parse an error): a year, a year-month and a date by their
+// exact lengths (a time of day makes a string at least 18 bytes long); beyond, the
+// date part is exactly 10 bytes, and a time zone (RFC 3339: Z, +hh:mm or -hh:mm) is in
+// what follows it exactly when the string is not a zoneless dateTime, whose digits, 'T',
+// ':' and '.' or ',' hold none of those bytes. Same results as trying RFC3339Nano,
+// 2006-01-02T15:04:05, 2006-01-02, 2006-01 and 2006 in turn (TestParseDateAsLayouts).
 func parseDate(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	if s == "" {
+	var layout string
+	switch {
+	case s == "":
+		return time.Time{}, false
+	case len(s) == len("2006"):
+		layout = "2006"
+	case len(s) == len("2006-01"):
+		layout = "2006-01"
+	case len(s) == len("2006-01-02"):
+		layout = "2006-01-02"
+	case strings.ContainsAny(s[min(len(s), len("2006-01-02")):], "Z+-"):
+		layout = time.RFC3339Nano
+	default:
+		layout = "2006-01-02T15:04:05"
+	}
+	t, err := time.Parse(layout, s)
+	if err != nil {
 		return time.Time{}, false
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02", "2006-01", "2006"} {
-		if len(layout) <= 10 && len(s) != len(layout) {
-			continue
-		}
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
-		}
-	}
-	return time.Time{}, false
+	return t.UTC(), true
 }
 
 // firstDate returns the first of the candidate date strings that is present.
