@@ -3,6 +3,7 @@ package cards
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Chart text in card prose (docs/clinical.md §4; CDS Hooks security considerations on
@@ -11,7 +12,7 @@ import (
 // the record — goes through md before it enters a card's summary or detail, so that it
 // is shown as the text it is and can never become Markdown or HTML: no link, image,
 // autolink, tag, entity, emphasis, code span, heading, list or table. The card builder
-// applies it to every fact and note it renders (fact.markdown, notesMarkdown) and to
+// applies it to every fact and note it renders (fact.writeMarkdown, notesMarkdown) and to
 // the summary; a rule that names a chart value in a sentence wraps it in md.
 // markdown_test.go fuzzes this through the whole engine and a GitHub-flavoured
 // Markdown renderer.
@@ -32,7 +33,7 @@ const mdEscaped = "\\`*_[]<>!|~&@$"
 // autolink extension turns into links without any markup — "scheme://" and "www." —
 // are broken with an escape too ("https\://", "www\."), as is "@" (e-mail autolinks).
 func md(s string) string {
-	if s == "" {
+	if inert(s) {
 		return s
 	}
 	var b strings.Builder
@@ -53,6 +54,25 @@ func md(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// inert reports whether md leaves s as it is: valid UTF-8 without a control character,
+// a line or paragraph separator, a character of mdEscaped, a "://" or a "www." (any
+// case). md's loop writes every other rune back unchanged (the common case: no copy).
+func inert(s string) bool {
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError, unicode.IsControl(r), r == '\u2028', r == '\u2029':
+			return false
+		case r < 0x80 && strings.ContainsRune(mdEscaped, r):
+			return false
+		case r == ':' && strings.HasPrefix(s[i+1:], "//"):
+			return false
+		case r == '.' && i >= 3 && strings.EqualFold(s[i-3:i], "www"):
+			return false
+		}
+	}
+	return true
 }
 
 // refCode shows a resource reference in the one compact style of the facts list: a
