@@ -19,12 +19,11 @@ type fact struct {
 	Src   fhirmap.Source
 }
 
-// markdown renders the fact as one list item: "- **Label**: value, date · `reference`"
+// writeMarkdown writes the fact as one list item: "- **Label**: value, date · `reference`"
 // (the reference last, in one compact style; it never appears in a sentence). Every
 // part may hold chart text: all of it is escaped here (md, and refCode for the
 // reference), the one place a fact's text enters a card.
-func (f fact) markdown() string {
-	var b strings.Builder
+func (f fact) writeMarkdown(b *strings.Builder) {
 	b.WriteString("- **")
 	b.WriteString(md(f.Label))
 	b.WriteString("**: ")
@@ -42,7 +41,6 @@ func (f fact) markdown() string {
 		b.WriteString(" · ")
 		b.WriteString(refCode(f.Src.Ref))
 	}
-	return b.String()
 }
 
 // dateText is a fact's date as a clinician writes it, at the precision the record
@@ -58,6 +56,12 @@ func dateText(s fhirmap.Source) string {
 		return s.Date.UTC().Format("Jan 2006")
 	}
 	return clinicalDate(s.Date)
+}
+
+// size is about the length of the fact's list item: its parts and the markup around
+// them (escapes make it longer; the builder then grows).
+func (f fact) size() int {
+	return len(f.Label) + len(f.Value) + len(f.Src.Caveat) + len(f.Src.Ref) + len("- ****: () , 12 Mar 2024 · ``") + 8
 }
 
 // clinicalDate is a date as a clinician writes it: "12 Mar 2024".
@@ -330,11 +334,16 @@ func ageFact(p fhirmap.Patient) fact {
 // renderDetail is the markdown detail of a card: the reason, the facts used, then any
 // extra paragraphs.
 func renderDetail(reason string, facts []fact, extra ...string) string {
+	n := len(reason) + len("\n\n**Facts used**\n\n") + factsSize(facts)
+	for _, e := range extra {
+		n += len("\n\n") + len(e)
+	}
 	var b strings.Builder
+	b.Grow(n)
 	b.WriteString(reason)
 	if len(facts) > 0 {
 		b.WriteString("\n\n**Facts used**\n\n")
-		b.WriteString(renderFacts(facts))
+		writeFacts(&b, facts)
 	}
 	for _, e := range extra {
 		if e != "" {
@@ -348,13 +357,27 @@ func renderDetail(reason string, facts []fact, extra ...string) string {
 // renderFacts is a Markdown list of facts, one per line.
 func renderFacts(facts []fact) string {
 	var b strings.Builder
+	b.Grow(factsSize(facts))
+	writeFacts(&b, facts)
+	return b.String()
+}
+
+func writeFacts(b *strings.Builder, facts []fact) {
 	for i, f := range facts {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		b.WriteString(f.markdown())
+		f.writeMarkdown(b)
 	}
-	return b.String()
+}
+
+// factsSize is about the length of the facts list.
+func factsSize(facts []fact) int {
+	n := 0
+	for _, f := range facts {
+		n += f.size() + 1
+	}
+	return n
 }
 
 // refsOf lists the references of facts, without duplicates, in order.
