@@ -171,20 +171,26 @@ func (f Feedback) record(issuer, serviceID string, received time.Time) store.Fee
 // summary, detail (where the facts it used are listed with their values, dates and
 // references) and suggestion labels. New data changes it; the digest holds no chart text.
 func Fingerprint(c cards.Card) string {
-	h := sha256.New()
-	topic := ""
-	if c.Source.Topic != nil {
-		topic = c.Source.Topic.Code
+	topic := topicOf(c)
+	// The digest of the parts, each followed by a NUL, hashed in one piece; its first 16
+	// bytes in hex.
+	n := len(topic) + len(c.Indicator) + len(c.Summary) + len(c.Detail) + 4
+	for _, s := range c.Suggestions {
+		n += len(s.Label) + 1
 	}
+	b := make([]byte, 0, n)
 	for _, s := range []string{topic, string(c.Indicator), c.Summary, c.Detail} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+		b = append(b, s...)
+		b = append(b, 0)
 	}
 	for _, s := range c.Suggestions {
-		h.Write([]byte(s.Label))
-		h.Write([]byte{0})
+		b = append(b, s.Label...)
+		b = append(b, 0)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
+	sum := sha256.Sum256(b)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
 }
 
 // topicOf returns the topic code of a card ("" for none).
