@@ -179,7 +179,11 @@ func uncodedNote(concepts ...string) string {
 
 // codingsOf returns the codings of the given codes.csv concepts, in order.
 func codingsOf(concepts ...string) []fhirCoding {
-	var out []fhirCoding
+	n := 0
+	for _, concept := range concepts {
+		n += len(fhirmap.ByConcept(concept))
+	}
+	out := make([]fhirCoding, 0, n)
 	for _, concept := range concepts {
 		for _, c := range fhirmap.ByConcept(concept) {
 			if c.Prefix() || c.Code == "" {
@@ -187,6 +191,9 @@ func codingsOf(concepts ...string) []fhirCoding {
 			}
 			out = append(out, fhirCoding{System: c.System, Code: c.Code, Display: c.Display})
 		}
+	}
+	if len(out) == 0 {
+		return nil // as when the list was grown by append
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/csv"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -51,7 +52,20 @@ var (
 	codeList = withCode(allRows)
 	// exactIndex maps system|code to the first exact row; prefixRows are the patterns.
 	exactIndex, prefixRows = indexCodes(codeList)
+	// conceptRows are the rows of each concept, in file order (ByConcept).
+	conceptRows = byConcept(allRows)
 )
+
+func byConcept(rows []Code) map[string][]Code {
+	m := map[string][]Code{}
+	for _, c := range rows {
+		m[c.Concept] = append(m[c.Concept], c)
+	}
+	for k, v := range m {
+		m[k] = slices.Clip(v) // an append by a caller copies
+	}
+	return m
+}
 
 func withCode(rows []Code) []Code {
 	var out []Code
@@ -86,16 +100,8 @@ func Codes() []Code { return codeList }
 // code is still empty (Code == ""; e.g. a drug whose RxNorm code is not yet known):
 // its display, status and note (the dosage text of a drug) are still the reviewed
 // ones. Such a row never matches (Lookup, Matches); callers that need a code must
-// check Code and Status themselves.
-func ByConcept(concept string) []Code {
-	var out []Code
-	for _, c := range allRows {
-		if c.Concept == concept {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+// check Code and Status themselves. The slice is shared: do not modify it.
+func ByConcept(concept string) []Code { return conceptRows[concept] }
 
 // Lookup returns the first code that matches system|code (exact codes before prefix
 // patterns) and whether there is one.
