@@ -3,6 +3,8 @@ package hooks
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/nencds/nencds/cards"
@@ -167,6 +169,9 @@ func (f Feedback) record(issuer, serviceID string, received time.Time) store.Fee
 	return r
 }
 
+// fingerprintBufs hold the bytes Fingerprint hashes (a card's detail: a few KiB).
+var fingerprintBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // Fingerprint is the digest of what a card says about the patient: its topic, urgency,
 // summary, detail (where the facts it used are listed with their values, dates and
 // references) and suggestion labels. New data changes it; the digest holds no chart text.
@@ -178,7 +183,8 @@ func Fingerprint(c cards.Card) string {
 	for _, s := range c.Suggestions {
 		n += len(s.Label) + 1
 	}
-	b := make([]byte, 0, n)
+	bp := fingerprintBufs.Get().(*[]byte)
+	b := slices.Grow((*bp)[:0], n)
 	for _, s := range []string{topic, string(c.Indicator), c.Summary, c.Detail} {
 		b = append(b, s...)
 		b = append(b, 0)
@@ -188,6 +194,10 @@ func Fingerprint(c cards.Card) string {
 		b = append(b, 0)
 	}
 	sum := sha256.Sum256(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		fingerprintBufs.Put(bp)
+	}
 	var out [32]byte
 	hex.Encode(out[:], sum[:16])
 	return string(out[:])

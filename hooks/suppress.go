@@ -100,6 +100,9 @@ func (s *Server) issue(c *gin.Context, svc Service, hook, issuer, patient string
 			Issuer: issuer, ServiceID: svc.ID, UUID: card.UUID, Hook: hook, Topic: topicOf(card),
 			Indicator: string(card.Indicator), Patient: patient, Fingerprint: Fingerprint(card), Issued: now,
 		}
+		if len(card.Suggestions) > 0 {
+			sc.Suggestions = make([]store.Suggestion, 0, len(card.Suggestions))
+		}
 		for _, sg := range card.Suggestions {
 			sc.Suggestions = append(sc.Suggestions, store.Suggestion{UUID: sg.UUID, Label: sg.Label})
 		}
