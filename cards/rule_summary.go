@@ -36,12 +36,14 @@ func ruleSummary(e *eval) []draftCard {
 	if st := e.primary.ClinicalStatus; !e.activeDisease {
 		summary += " (" + md(st) + ")"
 	}
-	var facts []fact
+	class, history := e.classFacts(), historyFacts(e.p)
+	// At most one fact each for the extent, age, ECOG, disease status and SSTR.
+	facts := make([]fact, 0, len(e.p.Diagnoses)+len(class)+len(history)+len(e.p.Secondaries)+len(e.p.TNM)+5+len(e.p.Therapies))
 	for _, d := range e.p.Diagnoses {
 		facts = append(facts, diagnosisFact(d))
 	}
-	facts = append(facts, e.classFacts()...)
-	facts = append(facts, historyFacts(e.p)...)
+	facts = append(facts, class...)
+	facts = append(facts, history...)
 	for _, s := range e.p.Secondaries {
 		facts = append(facts, conditionFact(metastasisLabel(s.Location), s.ConditionFact))
 	}
@@ -70,7 +72,7 @@ func ruleSummary(e *eval) []draftCard {
 	if len(e.cls.Incomplete) > 0 {
 		reason += " Classification incomplete: " + strings.Join(mdAll(e.cls.Incomplete), "; ") + "."
 	}
-	var notes []fhirmap.Note
+	notes := make([]fhirmap.Note, 0, len(e.p.Notes)+len(e.cls.Notes))
 	notes = append(notes, e.p.Notes...)
 	notes = append(notes, e.cls.Notes...)
 	return []draftCard{{
@@ -89,7 +91,12 @@ func notesMarkdown(notes []fhirmap.Note) string {
 	if len(notes) == 0 {
 		return "**Data-quality notes**: none."
 	}
+	n := len("**Data-quality notes**\n")
+	for _, note := range notes {
+		n += len("\n- : · ``") + len(note.Kind) + len(note.Text) + len(note.Ref)
+	}
 	var b strings.Builder
+	b.Grow(n)
 	b.WriteString("**Data-quality notes**\n")
 	for _, n := range notes {
 		b.WriteString("\n- ")
