@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
@@ -94,13 +95,35 @@ func ccWords(cc *fhir.CodeableConcept) string {
 	if cc == nil {
 		return ""
 	}
+	n := len(str(cc.Text))
+	for _, c := range cc.Coding {
+		n += 1 + len(str(c.Display))
+	}
 	var b strings.Builder
-	b.WriteString(strings.ToLower(str(cc.Text)))
+	b.Grow(n)
+	writeLower(&b, str(cc.Text))
 	for _, c := range cc.Coding {
 		b.WriteByte(' ')
-		b.WriteString(strings.ToLower(str(c.Display)))
+		writeLower(&b, str(c.Display))
 	}
 	return b.String()
+}
+
+// writeLower writes strings.ToLower(s) to b, ASCII without a copy of its own.
+func writeLower(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			b.WriteString(strings.ToLower(s))
+			return
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
 }
 
 // conceptsOf returns the codes.csv rows matched by the codings of cc, in coding order.

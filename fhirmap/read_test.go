@@ -94,3 +94,31 @@ func FuzzParseDate(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) { sameAsLayouts(t, s) })
 }
+
+// TestWriteLowerAsToLower: writeLower writes what strings.ToLower gives, for ASCII,
+// non-ASCII (İ, Σ, ẞ), invalid UTF-8 and random bytes.
+func TestWriteLowerAsToLower(t *testing.T) {
+	t.Parallel()
+	check := func(s string) {
+		t.Helper()
+		var b strings.Builder
+		writeLower(&b, s)
+		if got, want := b.String(), strings.ToLower(s); got != want {
+			t.Errorf("writeLower(%q) = %q, strings.ToLower: %q", s, got, want)
+		}
+	}
+	for _, s := range []string{"", "Ki-67", "NET G2 Pancreas", "@[`{", "İstanbul", "ΣΑΣ", "ẞ", "Ä", "\xff\xfe", "a\x00B", "ＡＢＣ"} {
+		check(s)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+			if rng.IntN(2) == 0 {
+				b[i] &= 0x7f
+			}
+		}
+		check(string(b))
+	}
+}
