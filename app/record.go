@@ -2,13 +2,13 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"sync"
 
 	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/fhirmap"
+	"github.com/nencds/nencds/internal/fhirjson"
 )
 
 // errUnauthorized is a read that the FHIR server refused with 401: the token is no
@@ -23,11 +23,11 @@ type readFailure struct {
 // readRecord reads every fhirmap.Read of the session's patient with the session's token,
 // concurrently under one deadline, in the order of fhirmap.Reads. Any failed read fails
 // the whole (never a picture from part of the record); a 401 is errUnauthorized.
-func (a *App) readRecord(ctx context.Context, s *session) ([]json.RawMessage, []readFailure, error) {
+func (a *App) readRecord(ctx context.Context, s *session) ([]*fhirjson.Document, []readFailure, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.o.FHIRTimeout)
 	defer cancel()
 	reads := fhirmap.Reads()
-	pages := make([][]json.RawMessage, len(reads))
+	pages := make([][]*fhirjson.Document, len(reads))
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
 	for i, rd := range reads {
@@ -36,9 +36,9 @@ func (a *App) readRecord(ctx context.Context, s *session) ([]json.RawMessage, []
 			defer wg.Done()
 			target := rd.URL(s.base, s.patient)
 			if rd.Type == "Patient" {
-				var p json.RawMessage
+				var p *fhirjson.Document
 				p, errs[i] = a.o.FHIR.Patient(ctx, s.base, s.token, target, s.patient)
-				pages[i] = []json.RawMessage{p}
+				pages[i] = []*fhirjson.Document{p}
 				return
 			}
 			pages[i], errs[i] = a.o.FHIR.Pages(ctx, s.base, s.token, target)
@@ -46,7 +46,7 @@ func (a *App) readRecord(ctx context.Context, s *session) ([]json.RawMessage, []
 	}
 	wg.Wait()
 	var failed []readFailure
-	var docs []json.RawMessage
+	var docs []*fhirjson.Document
 	for i, err := range errs {
 		if err == nil {
 			docs = append(docs, pages[i]...)
@@ -85,7 +85,7 @@ func (a *App) patient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.o.Now()
-	pic, err := fhirmap.Map(fhirmap.Input{PatientID: s.patient, At: now, FHIRServer: s.base.String(), Documents: docs})
+	pic, err := fhirmap.Map(fhirmap.Input{PatientID: s.patient, At: now, FHIRServer: s.base.String(), Read: docs})
 	if err != nil {
 		a.o.Logger.Warn("app: record could not be mapped")
 		a.fail(w, r, http.StatusBadGateway, "The record could not be read", "The EHR answered with something that is not a FHIR record. Nothing is shown.")

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nencds/nencds/internal/fhirjson"
 	"github.com/nencds/nencds/internal/security"
 )
 
@@ -140,7 +141,7 @@ func Reason(err error) string {
 // cap; the deadline) returns the pages read AND an *Incomplete error: what was read is
 // usable, and the record may hold more, which the caller must say. Any other error, and
 // a read cut short before its first page, returns no pages.
-func (c *Client) Pages(ctx context.Context, base *url.URL, token, first string) ([]json.RawMessage, error) {
+func (c *Client) Pages(ctx context.Context, base *url.URL, token, first string) ([]*fhirjson.Document, error) {
 	return c.pages(ctx, base, token, first, searchBundle)
 }
 
@@ -160,8 +161,8 @@ const (
 func (e *Incomplete) Error() string { return "search read in part: " + e.Detail }
 
 // Patient reads the Patient id at target (a URL under base); anything else fails.
-func (c *Client) Patient(ctx context.Context, base *url.URL, token, target, id string) (json.RawMessage, error) {
-	pages, err := c.pages(ctx, base, token, target, func(p *Peeked) string {
+func (c *Client) Patient(ctx context.Context, base *url.URL, token, target, id string) (*fhirjson.Document, error) {
+	pages, err := c.pages(ctx, base, token, target, func(p *fhirjson.Document) string {
 		if p.ResourceType != "Patient" || p.ID != id {
 			return "the FHIR server answered with something other than the Patient of context.patientId"
 		}
@@ -175,8 +176,8 @@ func (c *Client) Patient(ctx context.Context, base *url.URL, token, target, id s
 
 // Read reads the resource typ/id at target (a URL under base, e.g. a Medication that a
 // record references); an answer that is not that resource fails.
-func (c *Client) Read(ctx context.Context, base *url.URL, token, target, typ, id string) (json.RawMessage, error) {
-	pages, err := c.pages(ctx, base, token, target, func(p *Peeked) string {
+func (c *Client) Read(ctx context.Context, base *url.URL, token, target, typ, id string) (*fhirjson.Document, error) {
+	pages, err := c.pages(ctx, base, token, target, func(p *fhirjson.Document) string {
 		if p.ResourceType != typ || p.ID != id {
 			return "the FHIR server answered with something other than the " + typ + " read"
 		}
@@ -189,7 +190,7 @@ func (c *Client) Read(ctx context.Context, base *url.URL, token, target, typ, id
 }
 
 // searchBundle accepts a search result page.
-func searchBundle(p *Peeked) string {
+func searchBundle(p *fhirjson.Document) string {
 	if p.ResourceType != "Bundle" || (p.Type != "searchset" && p.Type != "collection") {
 		return "the FHIR server answered with something other than a search Bundle"
 	}
@@ -197,8 +198,8 @@ func searchBundle(p *Peeked) string {
 }
 
 // pages is Pages with accept judging every page ("" accepts, else the client-safe reason).
-func (c *Client) pages(ctx context.Context, base *url.URL, token, first string, accept func(*Peeked) string) ([]json.RawMessage, error) {
-	var pages []json.RawMessage
+func (c *Client) pages(ctx context.Context, base *url.URL, token, first string, accept func(*fhirjson.Document) string) ([]*fhirjson.Document, error) {
+	var pages []*fhirjson.Document
 	seen := map[string]bool{}
 	next := first
 	for next != "" {
@@ -219,8 +220,8 @@ func (c *Client) pages(ctx context.Context, base *url.URL, token, first string, 
 			}
 			return nil, err
 		}
-		p, err := Peek(page)
-		if err != nil {
+		p, err := fhirjson.ReadDocument(page)
+		if err != nil || p.ResourceType == "" {
 			return nil, &fetchError{reason: "the FHIR server answered with something that is not a FHIR resource"}
 		}
 		if p.Failed() {
@@ -229,7 +230,7 @@ func (c *Client) pages(ctx context.Context, base *url.URL, token, first string, 
 		if reason := accept(p); reason != "" {
 			return nil, &fetchError{reason: reason}
 		}
-		pages = append(pages, page)
+		pages = append(pages, p)
 		next = p.Next()
 	}
 	return pages, nil

@@ -49,8 +49,8 @@ func TestRead(t *testing.T) {
 	for _, tt := range tests {
 		doc, err := c.Read(context.Background(), base, "tok", tt.target, "Medication", tt.id)
 		switch {
-		case tt.reason == "" && (err != nil || !strings.Contains(string(doc), `"id":"m1"`)):
-			t.Errorf("%s: %s, %v: want the Medication", tt.id, doc, err)
+		case tt.reason == "" && (err != nil || doc.ID != "m1" || !strings.Contains(string(doc.Raw), `"id":"m1"`)):
+			t.Errorf("%s: %+v, %v: want the Medication", tt.id, doc, err)
 		case tt.reason != "" && (err == nil || !strings.Contains(Reason(err), tt.reason)):
 			t.Errorf("%s: error %v, want %q", tt.id, err, tt.reason)
 		}

@@ -47,12 +47,12 @@ func (m *mapper) source(r rawRes, date, status string) Source {
 }
 
 func (m *mapper) patient(r rawRes) {
-	pt, err := fhir.UnmarshalPatient(r.raw)
+	pt, err := decode[fhir.Patient](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return
 	}
-	if m.in.PatientID != "" && r.peek.ID != "" && r.peek.ID != m.in.PatientID {
+	if m.in.PatientID != "" && r.doc.ID != "" && r.doc.ID != m.in.PatientID {
 		m.note(NoteSkipped, r.ref, "Patient skipped: it is not the patient in context")
 		return
 	}
@@ -128,7 +128,7 @@ func morphDifferentiation(concept string) Differentiation {
 // (nenPrimary, diagnosisOf, addDiagnosis). Any other Condition is not part of the
 // picture.
 func (m *mapper) condition(r rawRes) {
-	c, err := fhir.UnmarshalCondition(r.raw)
+	c, err := decode[fhir.Condition](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return

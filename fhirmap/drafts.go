@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/nencds/nencds/internal/fhirjson"
 )
 
 // DraftOrder is one order being selected or signed: an entry of the CDS Hooks
@@ -99,14 +101,14 @@ func ReadDraftOrders(resources, medications []json.RawMessage) ([]DraftOrder, er
 			ID           string                `json:"id"`
 			Code         *fhir.CodeableConcept `json:"code"`
 		}
-		if json.Unmarshal(raw, &med) == nil && med.ResourceType == "Medication" && med.ID != "" && med.Code != nil {
+		if fhirjson.Unmarshal(raw, &med) == nil && med.ResourceType == "Medication" && med.ID != "" && med.Code != nil {
 			meds["Medication/"+med.ID] = med.Code
 		}
 	}
 	out := make([]DraftOrder, 0, len(resources))
 	for i, raw := range resources {
 		var r draftResource
-		if err := json.Unmarshal(raw, &r); err != nil {
+		if err := fhirjson.Unmarshal(raw, &r); err != nil {
 			return nil, &DraftError{Index: i, Problem: jsonProblem(err)}
 		}
 		d := DraftOrder{ResourceType: r.ResourceType, Status: strings.TrimSpace(r.Status)}

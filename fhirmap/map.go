@@ -13,7 +13,7 @@ import (
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
-	"github.com/nencds/nencds/internal/jsonscan"
+	"github.com/nencds/nencds/internal/fhirjson"
 )
 
 // Input is what Map reads: the documents of one patient as they arrived (prefetch values
@@ -25,6 +25,10 @@ type Input struct {
 	// FHIRServer is the request's fhirServer base ("" when none): a resource whose
 	// subject is an absolute Patient reference belongs to the patient only on this base.
 	FHIRServer string
+	// Read are documents already read by fhirjson.ReadDocument (the prefetch resolver and
+	// the FHIR client read each prefetch value and page once): Map reads them first, then
+	// Documents.
+	Read []*fhirjson.Document
 	// Notes are data-quality notes of the reading itself (e.g. a referenced Medication
 	// the FHIR server could not give); Map puts them first in Picture.Notes.
 	Notes []Note
@@ -41,258 +45,84 @@ const maxBundleDepth = 3
 // FHIR resource (not a JSON object, no resourceType); a bad entry inside a Bundle becomes
 // a Note and the rest is read. A null or empty document means "no data".
 //
-// Each entry is decoded once into its typed resource
-// (github.com/samply/golang-fhir-models); a small peek first reads its resourceType and
-// its raw status, because the library fills a missing required status with the first
-// code of the value set.
+// Each document is read once (fhirjson.ReadDocument: its envelope, and each entry's type,
+// id and raw status, which the reader checks itself because samply's models fill a missing
+// required status with the first code of the value set); then each resource mapped is
+// decoded once into its samply model.
 func Map(in Input) (*Picture, error) {
 	m := newMapper(in)
 	for _, n := range in.Notes {
 		m.note(n.Kind, n.Ref, n.Text)
 	}
 	rc := &received{byRef: map[string]int{}}
-	for i, doc := range in.Documents {
-		doc = bytes.TrimSpace(doc)
-		if len(doc) == 0 || bytes.Equal(doc, []byte("null")) {
+	for i, d := range in.Read {
+		if d == nil {
 			continue
 		}
-		if doc[0] != '{' {
+		if d.ResourceType == "" {
 			return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
 		}
-		// Fastest path: one validation pass, then the envelope and the entries are
-		// read as sub-slices (jsonscan) whenever encoding/json would read them the same.
-		if x, ok := jsonscan.Parse(doc); ok {
-			if d, ok := scanDocument(x, doc); ok {
-				if d.ResourceType == "" {
-					return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
-				}
-				rc.document(x, doc, d, 0)
-				continue
-			}
-		}
-		// Fast path: the document and its entries in one decoding. When an entry
-		// wrapper is malformed, the robust path reads the entries one by one.
-		var d document
-		if err := json.Unmarshal(doc, &d); err == nil {
-			if d.ResourceType == "" {
-				return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
-			}
-			rc.document(nil, doc, d, 0)
+		rc.document(d, 0)
+	}
+	for i, raw := range in.Documents {
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 			continue
 		}
-		p, ok := peekOf(doc)
-		if !ok {
-			return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
+		d, err := fhirjson.ReadDocument(raw)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w (%s)", len(in.Read)+i, ErrNotResource, err)
 		}
-		rc.document(nil, doc, document{peek: p, robust: true}, 0)
+		if d.ResourceType == "" {
+			return nil, fmt.Errorf("document %d: %w", len(in.Read)+i, ErrNotResource)
+		}
+		rc.document(d, 0)
 	}
 	m.replay(rc)
 	m.finish()
 	return m.p, nil
 }
 
-// peek is what is read of every resource before its typed decoding.
-type peek struct {
-	ResourceType string `json:"resourceType"`
-	ID           string `json:"id"`
-	// Status is the raw status element; nil when absent.
-	Status *string `json:"status"`
+// decode decodes a resource into its samply model with the one decoder of nencds.
+func decode[T any](r rawRes) (T, error) {
+	var v T
+	err := fhirjson.Unmarshal(r.doc.Raw, &v)
+	return v, err
 }
 
-// peekOf peeks at a resource. A status of the wrong JSON type does not hide the
-// resource type: the typed decoding then reports the resource as unreadable.
-func peekOf(raw []byte) (peek, bool) {
-	if len(raw) == 0 || raw[0] != '{' {
-		return peek{}, false
-	}
-	var p peek
-	if json.Unmarshal(raw, &p) == nil {
-		return p, p.ResourceType != ""
-	}
-	var min struct {
-		ResourceType string `json:"resourceType"`
-	}
-	if json.Unmarshal(raw, &min) != nil || min.ResourceType == "" {
-		return peek{}, false
-	}
-	return peek{ResourceType: min.ResourceType}, true
-}
-
-// peekValid is peekOf for a resource known to be valid JSON (an entry of a document that
-// was validated or decoded): its top-level members are read in place; peekOf decides
-// whenever encoding/json could read them differently.
-func peekValid(x *jsonscan.Index, raw []byte) (peek, bool) {
-	if len(raw) > 0 && raw[0] == '{' {
-		var p peek
-		if x.Fields(raw, peekFields, func(n int, v []byte) bool {
-			switch n {
-			case 0:
-				return jsonscan.StringOrNull(v, &p.ResourceType)
-			case 1:
-				return jsonscan.StringOrNull(v, &p.ID)
-			default:
-				return scanStatus(v, &p.Status)
-			}
-		}) {
-			return p, p.ResourceType != ""
-		}
-	}
-	return peekOf(raw)
-}
-
-var (
-	peekFields     = []string{"resourceType", "id", "status"}
-	documentFields = []string{"resourceType", "id", "status", "entry"}
-	entryFields    = []string{"fullUrl", "resource"}
-)
-
-// scanDocument reads what json.Unmarshal into a document reads, from valid JSON, without
-// copying; ok is false whenever encoding/json could read it differently or fail (a value
-// of the wrong type, a key matched only by case folding, a field given twice): the caller
-// then uses encoding/json.
-func scanDocument(x *jsonscan.Index, doc []byte) (d document, ok bool) {
-	ok = x.Fields(doc, documentFields, func(n int, v []byte) bool {
-		switch n {
-		case 0:
-			return jsonscan.StringOrNull(v, &d.ResourceType)
-		case 1:
-			return jsonscan.StringOrNull(v, &d.ID)
-		case 2:
-			return scanStatus(v, &d.Status)
-		default:
-			return scanEntries(x, v, &d.Entry)
-		}
-	})
-	return d, ok
-}
-
-// scanEntries reads Bundle.entry as []bundleEntry: null is no entries, a null element a
-// zero entry, the resource the raw value.
-func scanEntries(x *jsonscan.Index, v []byte, dst *[]bundleEntry) bool {
-	var entries []bundleEntry
-	if jsonscan.Kind(v) == '[' {
-		entries = make([]bundleEntry, 0, 16)
-	}
-	ok := x.ArrayOrNull(v, func(e []byte) bool {
-		var be bundleEntry
-		ok := true
-		switch jsonscan.Kind(e) {
-		case 'n':
-		case '{':
-			ok = x.Fields(e, entryFields, func(n int, v []byte) bool {
-				if n == 0 {
-					return jsonscan.StringOrNull(v, &be.FullURL)
-				}
-				be.Resource = v
-				return true
-			})
-		default:
-			ok = false
-		}
-		entries = append(entries, be)
-		return ok
-	})
-	*dst = entries
-	return ok
-}
-
-// scanStatus reads a string or null (nil) into dst.
-func scanStatus(v []byte, dst **string) bool {
-	if jsonscan.IsNull(v) {
-		return true
-	}
-	s, ok := jsonscan.String(v)
-	*dst = &s
-	return ok
-}
-
-// document is a resource read as a possible Bundle. Its envelope is read without the
-// library so that an odd entry wrapper (an unknown search mode, a malformed link)
-// cannot sink the whole Bundle.
-type document struct {
-	peek
-	Entry  []bundleEntry `json:"entry"`
-	robust bool          // Entry was not decoded: read the entries one by one
-}
-
-type bundleEntry struct {
-	FullURL  string          `json:"fullUrl"`
-	Resource json.RawMessage `json:"resource"`
-}
-
-// x indexes doc when it was checked by jsonscan.Parse (nil otherwise).
-func (rc *received) document(x *jsonscan.Index, doc json.RawMessage, d document, depth int) {
+// document records the resources of d (a resource, or a Bundle and its entries, nested
+// Bundles to maxBundleDepth) and the notes of its reading.
+func (rc *received) document(d *fhirjson.Document, depth int) {
 	if d.ResourceType != "Bundle" {
-		rc.add(doc, d.peek, "")
+		rc.add(d, "")
 		return
 	}
 	if depth >= maxBundleDepth {
 		rc.note(NoteRejected, refOf("Bundle", d.ID, ""), "Bundle nested too deeply; not read")
 		return
 	}
-	entries := d.Entry
-	if d.robust {
-		var env struct {
-			Entry []json.RawMessage `json:"entry"`
-		}
-		if err := json.Unmarshal(doc, &env); err != nil {
-			rc.note(NoteRejected, refOf("Bundle", d.ID, ""), "Bundle entries could not be read: "+jsonProblem(err))
-			return
-		}
-		entries = make([]bundleEntry, 0, len(env.Entry))
-		for i, raw := range env.Entry {
-			var e bundleEntry
-			if err := json.Unmarshal(raw, &e); err != nil {
-				rc.note(NoteRejected, "", fmt.Sprintf("Bundle entry %d could not be read: %s", i, jsonProblem(err)))
-				continue
-			}
-			entries = append(entries, e)
-		}
+	if d.Problem != "" {
+		rc.note(NoteRejected, refOf("Bundle", d.ID, ""), "Bundle could not be read in full ("+d.Problem+")")
 	}
-	for i, e := range entries {
-		res := bytes.TrimSpace(e.Resource)
-		if len(res) == 0 || bytes.Equal(res, []byte("null")) {
-			continue // a search entry without a resource
-		}
-		ep, ok := peekValid(x, res)
-		if !ok {
+	for i, e := range d.Entries {
+		switch {
+		case e.Problem != "":
+			rc.note(NoteRejected, fullURLRef(e.FullURL), fmt.Sprintf("Bundle entry %d could not be read (%s); skipped", i, e.Problem))
+		case e.Resource == nil:
+			// a search entry without a resource
+		case e.Resource.ResourceType == "":
 			rc.note(NoteRejected, fullURLRef(e.FullURL), fmt.Sprintf("Bundle entry %d is not a FHIR resource; skipped", i))
-			continue
+		case e.Resource.ResourceType == "Bundle":
+			rc.document(e.Resource, depth+1)
+		default:
+			rc.add(e.Resource, e.FullURL)
 		}
-		if ep.ResourceType == "Bundle" {
-			nested, ok := scanDocument(x, res)
-			if !ok {
-				nested = document{}
-				if err := json.Unmarshal(res, &nested); err != nil {
-					nested = document{peek: ep, robust: true}
-				}
-			}
-			rc.document(x, res, nested, depth+1)
-			continue
-		}
-		rc.add(res, ep, e.FullURL)
 	}
 }
 
 // jsonProblem describes a decoding error without quoting the data.
 func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("malformed JSON at offset %d", se.Offset)
-	case errors.As(err, &te):
-		if te.Field != "" {
-			return fmt.Sprintf("element %s has the wrong JSON type (%s)", te.Field, te.Value)
-		}
-		return fmt.Sprintf("wrong JSON type (%s)", te.Value)
-	default:
-		msg := err.Error()
-		if len(msg) > 120 {
-			msg = msg[:120]
-		}
-		return msg
-	}
+	return fhirjson.Describe(err).Reason
 }
 
 func fullURLRef(u string) string {
@@ -313,9 +143,9 @@ func refOf(typ, id, fullURL string) string {
 }
 
 // resource dispatches one resource by type. Resources of other types are ignored.
-func (m *mapper) resource(raw json.RawMessage, p peek, fullURL string) {
-	r := rawRes{raw: raw, peek: p, ref: refOf(p.ResourceType, p.ID, fullURL)}
-	switch p.ResourceType {
+func (m *mapper) resource(d *fhirjson.Document, fullURL string) {
+	r := rawRes{doc: d, ref: refOf(d.ResourceType, d.ID, fullURL)}
+	switch d.ResourceType {
 	case "Patient":
 		m.patient(r)
 	case "Condition":
@@ -346,39 +176,30 @@ func (m *mapper) resource(raw json.RawMessage, p peek, fullURL string) {
 // operationOutcome notes a server error reported in place of (or beside) data.
 // Information and warnings (e.g. "no results") are not data-quality problems.
 func (m *mapper) operationOutcome(r rawRes) {
-	var oo struct {
-		Issue []struct {
-			Severity string `json:"severity"`
-		} `json:"issue"`
-	}
-	if json.Unmarshal(r.raw, &oo) != nil {
-		return
-	}
-	for _, is := range oo.Issue {
-		if is.Severity == "error" || is.Severity == "fatal" {
-			m.note(NoteCaveat, r.ref, "the FHIR server reported an error for a query (OperationOutcome); data may be missing")
-			return
-		}
+	if r.doc.HasError() {
+		m.note(NoteCaveat, r.ref, "the FHIR server reported an error for a query (OperationOutcome); data may be missing")
 	}
 }
 
 // rawRes is one resource as received.
 type rawRes struct {
-	raw  json.RawMessage
-	peek peek
-	ref  string
+	doc *fhirjson.Document
+	ref string
 }
 
-func (r rawRes) status() string {
-	if r.peek.Status == nil {
+func (r rawRes) status() string { return docStatus(r.doc) }
+
+// docStatus is the raw status of a resource, trimmed ("" when absent).
+func docStatus(d *fhirjson.Document) string {
+	if d.Status == nil {
 		return ""
 	}
-	return strings.TrimSpace(*r.peek.Status)
+	return strings.TrimSpace(*d.Status)
 }
 
 // unreadable records a resource that the library could not decode.
 func (m *mapper) unreadable(r rawRes, err error) {
-	m.note(NoteRejected, r.ref, r.peek.ResourceType+" could not be read ("+jsonProblem(err)+"); skipped")
+	m.note(NoteRejected, r.ref, r.doc.ResourceType+" could not be read ("+jsonProblem(err)+"); skipped")
 }
 
 // subjectOK checks that a subject/patient reference names the patient: a resource
@@ -399,7 +220,7 @@ func (m *mapper) subjectOK(r rawRes, ref *string) bool {
 	if why == "" {
 		return true
 	}
-	m.note(NoteSkipped, r.ref, r.peek.ResourceType+" skipped: "+why)
+	m.note(NoteSkipped, r.ref, r.doc.ResourceType+" skipped: "+why)
 	return false
 }
 
@@ -476,8 +297,7 @@ type slot struct {
 }
 
 type rawCopy struct {
-	raw     json.RawMessage
-	peek    peek
+	doc     *fhirjson.Document
 	fullURL string
 }
 
@@ -487,10 +307,10 @@ func (rc *received) note(kind NoteKind, ref, text string) {
 }
 
 // add records a resource; a later copy of a resource already seen joins its slot.
-func (rc *received) add(raw json.RawMessage, p peek, fullURL string) {
-	c := rawCopy{raw: raw, peek: p, fullURL: fullURL}
-	ref := refOf(p.ResourceType, p.ID, fullURL)
-	if ref != "" && p.ID != "" {
+func (rc *received) add(d *fhirjson.Document, fullURL string) {
+	c := rawCopy{doc: d, fullURL: fullURL}
+	ref := refOf(d.ResourceType, d.ID, fullURL)
+	if ref != "" && d.ID != "" {
 		if i, ok := rc.byRef[ref]; ok {
 			rc.slots[i].more = append(rc.slots[i].more, c)
 			return
@@ -510,7 +330,7 @@ func (m *mapper) replay(rc *received) {
 			continue
 		}
 		c := m.choose(&rc.slots[ev])
-		m.resource(c.raw, c.peek, c.fullURL)
+		m.resource(c.doc, c.fullURL)
 	}
 }
 
@@ -535,7 +355,7 @@ func (m *mapper) choose(s *slot) rawCopy {
 	}
 	stamps := make([]stamp, len(copies))
 	for i, c := range copies {
-		stamps[i] = stampOf(c.raw)
+		stamps[i] = stampOf(c.doc.Raw)
 	}
 	for i := range copies {
 		newest := true
@@ -564,14 +384,14 @@ next:
 		var v any
 		decoded := false
 		for i, o := range out {
-			if bytes.Equal(bytes.TrimSpace(c.raw), bytes.TrimSpace(o.raw)) {
+			if bytes.Equal(c.doc.Raw, o.doc.Raw) {
 				continue next
 			}
 			if !decoded {
-				v, decoded = jsonValue(c.raw), true
+				v, decoded = jsonValue(c.doc.Raw), true
 			}
 			if values[i] == nil {
-				values[i] = jsonValue(o.raw)
+				values[i] = jsonValue(o.doc.Raw)
 			}
 			if v != nil && reflect.DeepEqual(v, values[i]) {
 				continue next
@@ -598,17 +418,17 @@ func jsonValue(raw []byte) any {
 // would skip it: status entered-in-error or cancelled, or a Condition whose verification
 // status is entered-in-error or refuted.
 func withdrawnCopy(c rawCopy) bool {
-	switch (rawRes{peek: c.peek}).status() {
+	switch docStatus(c.doc) {
 	case "entered-in-error", "cancelled":
 		return true
 	}
-	if c.peek.ResourceType != "Condition" {
+	if c.doc.ResourceType != "Condition" {
 		return false
 	}
 	var cond struct {
 		VerificationStatus *fhir.CodeableConcept `json:"verificationStatus"`
 	}
-	if json.Unmarshal(c.raw, &cond) != nil {
+	if fhirjson.Unmarshal(c.doc.Raw, &cond) != nil {
 		return false
 	}
 	switch firstCode(cond.VerificationStatus) {
@@ -635,7 +455,7 @@ func stampOf(raw []byte) stamp {
 		} `json:"meta"`
 	}
 	var s stamp
-	if json.Unmarshal(raw, &r) != nil || r.Meta == nil {
+	if fhirjson.Unmarshal(raw, &r) != nil || r.Meta == nil {
 		return s
 	}
 	if r.Meta.LastUpdated != nil {

@@ -351,7 +351,7 @@ func TestClassificationObservations(t *testing.T) {
 			}, []NoteKind{NoteGradeMismatch}},
 		{"grade label a year away from the Ki-67s is not compared", []string{
 			ki67("k", "final", `"valueQuantity":{"value":25,"unit":"%"}`),
-			ki67("k0", "final", `"effectiveDateTime":"2025-03-07","valueQuantity":{"value":26,"unit":"%"}`),
+			obs("k0", "final", sysLOINC, "29593-1", `"effectiveDateTime":"2025-03-07","valueQuantity":{"value":26,"unit":"%"}`),
 			obs("g", "final", sysLOINC, "33732-9", `"effectiveDateTime":"2024-01-05","valueString":"G1"`)},
 			func(p *Picture) string { return "" }, nil},
 		{"grade label agrees with Ki-67 at the boundaries", []string{

@@ -83,22 +83,22 @@ func (m *mapper) resultStatus(r rawRes) (caveat string, ok bool) {
 	case "final", "amended", "corrected", "appended":
 		return "", true
 	case "preliminary", "partial":
-		m.note(NoteCaveat, r.ref, r.peek.ResourceType+" is "+st+"; used with a caveat")
+		m.note(NoteCaveat, r.ref, r.doc.ResourceType+" is "+st+"; used with a caveat")
 		return CaveatPreliminary, true
 	case "entered-in-error":
-		m.note(NoteSkipped, r.ref, r.peek.ResourceType+" skipped: entered in error")
+		m.note(NoteSkipped, r.ref, r.doc.ResourceType+" skipped: entered in error")
 	case "cancelled":
-		m.note(NoteSkipped, r.ref, r.peek.ResourceType+" skipped: cancelled")
+		m.note(NoteSkipped, r.ref, r.doc.ResourceType+" skipped: cancelled")
 	case "":
-		m.note(NoteRejected, r.ref, r.peek.ResourceType+" skipped: it has no status")
+		m.note(NoteRejected, r.ref, r.doc.ResourceType+" skipped: it has no status")
 	default:
-		m.note(NoteSkipped, r.ref, r.peek.ResourceType+" skipped: status "+strconv.Quote(st)+" is not a usable result")
+		m.note(NoteSkipped, r.ref, r.doc.ResourceType+" skipped: status "+strconv.Quote(st)+" is not a usable result")
 	}
 	return "", false
 }
 
 func (m *mapper) observation(r rawRes) {
-	o, err := fhir.UnmarshalObservation(r.raw)
+	o, err := decode[fhir.Observation](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return

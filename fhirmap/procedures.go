@@ -122,7 +122,7 @@ func resectionMatchedBy(cc *fhir.CodeableConcept) string {
 }
 
 func (m *mapper) procedure(r rawRes) {
-	pr, err := fhir.UnmarshalProcedure(r.raw)
+	pr, err := decode[fhir.Procedure](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return
@@ -192,7 +192,7 @@ func allCodings(cc *fhir.CodeableConcept) []Coding {
 }
 
 func (m *mapper) serviceRequest(r rawRes) {
-	sr, err := fhir.UnmarshalServiceRequest(r.raw)
+	sr, err := decode[fhir.ServiceRequest](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return
@@ -213,7 +213,7 @@ func (m *mapper) serviceRequest(r rawRes) {
 }
 
 func (m *mapper) task(r rawRes) {
-	t, err := fhir.UnmarshalTask(r.raw)
+	t, err := decode[fhir.Task](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return

@@ -72,7 +72,7 @@ func crossSectionModality(cc *fhir.CodeableConcept) (string, []Coding) {
 }
 
 func (m *mapper) diagnosticReport(r rawRes) {
-	d, err := fhir.UnmarshalDiagnosticReport(r.raw)
+	d, err := decode[fhir.DiagnosticReport](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return

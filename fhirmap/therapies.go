@@ -1,12 +1,13 @@
 package fhirmap
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/nencds/nencds/internal/fhirjson"
 )
 
 // Drugs are the Therapy.Drug values: the codes.csv concepts of the anticancer drugs,
@@ -63,7 +64,7 @@ func containedMedication(raw []byte, ref string) *fhir.CodeableConcept {
 			Ingredient   []fhir.MedicationIngredient `json:"ingredient"`
 		} `json:"contained"`
 	}
-	if json.Unmarshal(raw, &c) != nil {
+	if fhirjson.Unmarshal(raw, &c) != nil {
 		return nil
 	}
 	for _, r := range c.Contained {
@@ -75,7 +76,7 @@ func containedMedication(raw []byte, ref string) *fhir.CodeableConcept {
 }
 
 func (m *mapper) medication(r rawRes) {
-	med, err := fhir.UnmarshalMedication(r.raw)
+	med, err := decode[fhir.Medication](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return
@@ -128,7 +129,7 @@ func (m *mapper) medicationStatus(r rawRes, typ, unknownAs string, skip ...strin
 }
 
 func (m *mapper) medicationRequest(r rawRes) {
-	mr, err := fhir.UnmarshalMedicationRequest(r.raw)
+	mr, err := decode[fhir.MedicationRequest](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return
@@ -143,7 +144,7 @@ func (m *mapper) medicationRequest(r rawRes) {
 		return
 	}
 	pm := pendingMed{status: st, draft: st == "draft", concept: &mr.MedicationCodeableConcept, medRef: normRef(str(mr.MedicationReference.Reference)), medText: str(mr.MedicationReference.Display)}
-	pm.contained = containedMedication(r.raw, pm.medRef)
+	pm.contained = containedMedication(r.doc.Raw, pm.medRef)
 	pm.start = str(mr.AuthoredOn)
 	for _, d := range mr.DosageInstruction {
 		if d.Timing != nil && d.Timing.Repeat != nil && d.Timing.Repeat.BoundsPeriod != nil {
@@ -161,7 +162,7 @@ func (m *mapper) medicationRequest(r rawRes) {
 }
 
 func (m *mapper) medicationStatement(r rawRes) {
-	ms, err := fhir.UnmarshalMedicationStatement(r.raw)
+	ms, err := decode[fhir.MedicationStatement](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return
@@ -174,7 +175,7 @@ func (m *mapper) medicationStatement(r rawRes) {
 		return
 	}
 	pm := pendingMed{status: st, statement: true, concept: &ms.MedicationCodeableConcept, medRef: normRef(str(ms.MedicationReference.Reference)), medText: str(ms.MedicationReference.Display)}
-	pm.contained = containedMedication(r.raw, pm.medRef)
+	pm.contained = containedMedication(r.doc.Raw, pm.medRef)
 	pm.start = firstDate(ms.EffectiveDateTime, periodStart(ms.EffectivePeriod))
 	pm.end = str(periodEnd(ms.EffectivePeriod))
 	pm.src = m.source(r, firstDate(&pm.start, ms.DateAsserted), st)
@@ -186,7 +187,7 @@ func (m *mapper) medicationStatement(r rawRes) {
 // doses are therapy history; not-done and entered-in-error ones are skipped with a note.
 // Its date is effective[x].
 func (m *mapper) medicationAdministration(r rawRes) {
-	ma, err := fhir.UnmarshalMedicationAdministration(r.raw)
+	ma, err := decode[fhir.MedicationAdministration](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return
@@ -199,7 +200,7 @@ func (m *mapper) medicationAdministration(r rawRes) {
 		return
 	}
 	pm := pendingMed{status: st, admin: true, concept: &ma.MedicationCodeableConcept, medRef: normRef(str(ma.MedicationReference.Reference)), medText: str(ma.MedicationReference.Display)}
-	pm.contained = containedMedication(r.raw, pm.medRef)
+	pm.contained = containedMedication(r.doc.Raw, pm.medRef)
 	pm.start = firstDate(&ma.EffectiveDateTime, periodStart(&ma.EffectivePeriod))
 	pm.end = str(periodEnd(&ma.EffectivePeriod))
 	pm.src = m.source(r, pm.start, st)
@@ -582,48 +583,37 @@ type MedicationRef struct {
 // holds, so that an adapter can read them from the FHIR server (docs/clinical.md §2
 // "Medications"). Contained ("#id"), urn: and malformed references are not listed.
 // Documents that cannot be read are skipped (Map notes them).
-func UnresolvedMedications(docs []json.RawMessage) []MedicationRef {
+func UnresolvedMedications(docs []*fhirjson.Document) []MedicationRef {
 	have := map[string]bool{}
 	var refs []MedicationRef
 	seen := map[string]bool{}
-	var walk func(raw json.RawMessage, fullURL string, depth int)
-	walk = func(raw json.RawMessage, fullURL string, depth int) {
-		var r struct {
-			ResourceType string `json:"resourceType"`
-			ID           string `json:"id"`
-			Status       any    `json:"status"`
-			MedRef       *struct {
-				Reference string `json:"reference"`
-			} `json:"medicationReference"`
-			Entry []struct {
-				FullURL  string          `json:"fullUrl"`
-				Resource json.RawMessage `json:"resource"`
-			} `json:"entry"`
-		}
-		if json.Unmarshal(raw, &r) != nil {
-			return
-		}
-		switch r.ResourceType {
+	var walk func(d *fhirjson.Document, fullURL string, depth int)
+	walk = func(d *fhirjson.Document, fullURL string, depth int) {
+		switch d.ResourceType {
 		case "Bundle":
 			if depth >= maxBundleDepth {
 				return
 			}
-			for _, e := range r.Entry {
-				if len(e.Resource) > 0 {
+			for _, e := range d.Entries {
+				if e.Resource != nil {
 					walk(e.Resource, e.FullURL, depth+1)
 				}
 			}
 		case "Medication":
-			if ref := refOf("Medication", r.ID, fullURL); ref != "" {
+			if ref := refOf("Medication", d.ID, fullURL); ref != "" {
 				have[ref] = true
 			}
 		case "MedicationRequest", "MedicationStatement", "MedicationAdministration":
-			st, _ := r.Status.(string)
-			switch strings.TrimSpace(st) {
+			switch docStatus(d) {
 			case "entered-in-error", "cancelled", "not-done", "not-taken":
 				return
 			}
-			if r.MedRef == nil {
+			var r struct {
+				MedRef *struct {
+					Reference string `json:"reference"`
+				} `json:"medicationReference"`
+			}
+			if fhirjson.Unmarshal(d.Raw, &r) != nil || r.MedRef == nil {
 				return
 			}
 			lit := strings.TrimSpace(r.MedRef.Reference)
@@ -642,7 +632,9 @@ func UnresolvedMedications(docs []json.RawMessage) []MedicationRef {
 		}
 	}
 	for _, d := range docs {
-		walk(d, "", 0)
+		if d != nil {
+			walk(d, "", 0)
+		}
 	}
 	var out []MedicationRef
 	for _, r := range refs {

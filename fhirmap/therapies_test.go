@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nencds/nencds/internal/fhirjson"
 )
 
 // A draft MedicationRequest (e.g. a draft accepted from an earlier card) is not a
@@ -265,7 +267,13 @@ func TestUnresolvedMedications(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if diff := cmp.Diff(tt.want, UnresolvedMedications(tt.docs)); diff != "" {
+			var docs []*fhirjson.Document
+			for _, raw := range tt.docs {
+				if d, err := fhirjson.ReadDocument(raw); err == nil {
+					docs = append(docs, d)
+				}
+			}
+			if diff := cmp.Diff(tt.want, UnresolvedMedications(docs)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})

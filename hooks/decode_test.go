@@ -2,20 +2,16 @@ package hooks
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"unsafe"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
-
-	"github.com/nencds/nencds/fhirclient"
-	"github.com/nencds/nencds/internal/jsonscan"
 )
 
-// decodeSeeds are the testdata requests, their prefetch values, and odd shapes that the
-// fast paths must hand to encoding/json.
+// decodeSeeds are the testdata requests and odd shapes.
 func decodeSeeds(tb testing.TB) [][]byte {
 	tb.Helper()
 	files, err := filepath.Glob("../testdata/requests/*.json")
@@ -29,13 +25,6 @@ func decodeSeeds(tb testing.TB) [][]byte {
 			tb.Fatal(err)
 		}
 		seeds = append(seeds, b)
-		var r struct{ Prefetch map[string]json.RawMessage }
-		if err := json.Unmarshal(b, &r); err != nil {
-			tb.Fatal(err)
-		}
-		for _, v := range r.Prefetch {
-			seeds = append(seeds, v)
-		}
 	}
 	for _, s := range []string{
 		`{"Hook":"patient-view","hook":"x"}`,
@@ -47,115 +36,116 @@ func decodeSeeds(tb testing.TB) [][]byte {
 		`{"prefetch":[]}`,
 		`{"fhirAuthorization":{"access_token":"t","Token_Type":"Bearer"},"fhirServer":"https://e.org/fhir"}`,
 		`{"fhirAuthorization":{"expires_in":"soon"}}`,
-		`{"resourceType":"Bundle","link":[null,{"relation":"next","url":"https://e.org/p2"}],"entry":[null,{"resource":null},{"resource":{"resourceType":"OperationOutcome","issue":[{"severity":"error"}]}}]}`,
-		`{"resourceType":"OperationOutcome","issue":{"severity":"fatal"}}`,
-		`{"resourceType":"Bundle","entry":[{"Resource":{"resourceType":"Patient"}}]}`,
-		`{"resourceType":"Patient","ſd":"x"}`,
-		`{"resourceType":"Bundle","entry":[5]}`,
+		"{\"hook\":\"patient-view\",\"context\":{\"userId\":\"\xff\"}}",
+		`{"hook":"patient-view","context":{"a":[1,{"b":2}]},"prefetch":{"p":{"resourceType":"Patient"}}} `,
 	} {
 		seeds = append(seeds, []byte(s))
 	}
 	return seeds
 }
 
-// checkScans checks that whenever a fast path reads data, encoding/json reads the same.
-func checkScans(t *testing.T, data []byte) {
-	t.Helper()
-	// DecodeRequest answers as DecodeJSON does, limits included.
-	for _, l := range []Limits{{}, {MaxDepth: 3, MaxString: 12}} {
-		got, gotErr := DecodeRequest(data, l)
-		var want Request
-		wantErr := DecodeJSON(data, l, &want)
-		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
-			t.Fatalf("DecodeRequest(%q, %+v) error %v, DecodeJSON %v", data, l, gotErr, wantErr)
-		}
-		if gotErr == nil {
-			if diff := cmp.Diff(want, *got, cmpopts.EquateEmpty(), cmpopts.IgnoreUnexported(Request{})); diff != "" {
-				t.Fatalf("DecodeRequest(%q, %+v) (-DecodeJSON +DecodeRequest):\n%s", data, l, diff)
-			}
-		}
+// within reports whether sub is a sub-slice of data.
+func within(sub, data []byte) bool {
+	if len(sub) == 0 || len(data) == 0 {
+		return false
 	}
-	x, valid := jsonscan.Parse(data)
-	if !valid {
+	s, d := uintptr(unsafe.Pointer(&sub[0])), uintptr(unsafe.Pointer(&data[0]))
+	return s >= d && s+uintptr(len(sub)) <= d+uintptr(len(data))
+}
+
+// checkDecode checks DecodeRequest against the decoder library's own reading (which
+// copies raw values): the same request or both an error, and context and prefetch read in
+// place.
+func checkDecode(t *testing.T, data []byte) {
+	t.Helper()
+	got, err := DecodeRequest(data, Limits{})
+	var want Request
+	wantErr := jsonv2.Unmarshal(data, &want)
+	if shapeErr := checkShape(data, DefaultLimits()); shapeErr != nil && wantErr == nil {
+		wantErr = shapeErr
+	}
+	if (err == nil) != (wantErr == nil) {
+		t.Fatalf("DecodeRequest(%q) error %v, the library %v", data, err, wantErr)
+	}
+	if err != nil {
+		if KindOf(err) != KindInvalid {
+			t.Fatalf("DecodeRequest(%q) error kind %v, want invalid", data, KindOf(err))
+		}
 		return
 	}
-	if got, ok := scanRequest(x, data); ok {
-		var want Request
-		if err := json.Unmarshal(data, &want); err != nil {
-			t.Fatalf("scanRequest read %q, encoding/json fails: %v", data, err)
+	// The library reads json.RawMessage as written, leading space included; DecodeRequest
+	// as the value alone.
+	trim := cmp.Transformer("trim", func(m json.RawMessage) string { return string(jsonv2TrimSpace(m)) })
+	if diff := cmp.Diff(want, *got, trim); diff != "" {
+		t.Fatalf("DecodeRequest(%q) (-library +DecodeRequest):\n%s", data, diff)
+	}
+	for key, v := range got.Prefetch {
+		if !within(v, data) {
+			t.Fatalf("DecodeRequest(%q): prefetch %q is a copy", data, key)
 		}
-		if diff := cmp.Diff(want, *got, cmpopts.EquateEmpty(), cmpopts.IgnoreUnexported(Request{})); diff != "" {
-			t.Fatalf("scanRequest(%q) (-json +scan):\n%s", data, diff)
-		}
-		// The prefetch values read in place are peeked without a second check, and alike.
-		for _, v := range got.Prefetch {
-			p1, err1 := fhirclient.PeekIn(got.index, v)
-			p2, err2 := fhirclient.Peek(append([]byte(nil), v...))
-			if (err1 == nil) != (err2 == nil) || cmp.Diff(p2, p1, cmpopts.EquateEmpty()) != "" {
-				t.Fatalf("peek of prefetch value %q differs in place and copied: %v / %v", v, err1, err2)
-			}
-		}
+	}
+	if len(got.Context) > 0 && !within(got.Context, data) {
+		t.Fatalf("DecodeRequest(%q): context is a copy", data)
 	}
 }
 
-func TestScansAgreeWithEncodingJSON(t *testing.T) {
+func jsonv2TrimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func TestDecodeRequestAgreesWithTheLibrary(t *testing.T) {
 	t.Parallel()
-	fast := 0
 	for _, s := range decodeSeeds(t) {
-		checkScans(t, s)
-		if x, ok := jsonscan.Parse(s); ok {
-			if _, ok := scanRequest(x, s); ok {
-				fast++
-			}
-		}
-	}
-	// The fast path must actually serve the ordinary requests.
-	if fast < 10 {
-		t.Errorf("scanRequest read only %d seeds", fast)
-	}
-	for _, s := range []string{`{"Hook":"x"}`, `{"hook":"a","hook":"b"}`, `{"hook":5}`, `{"prefetch":{"a\u0062":{}}}`} {
-		x, ok := jsonscan.Parse([]byte(s))
-		if !ok {
-			t.Fatalf("%s is valid JSON", s)
-		}
-		if _, ok := scanRequest(x, []byte(s)); ok {
-			t.Errorf("scanRequest(%s) read it; encoding/json must decide", s)
-		}
+		checkDecode(t, s)
 	}
 }
 
-// FuzzScans: the fast request readers (and the in-place peek) agree with encoding/json whenever they
-// read a document at all.
-func FuzzScans(f *testing.F) {
+// TestDecodeRequestStrict: what two readers could read differently is refused.
+func TestDecodeRequestStrict(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ body, want string }{
+		{`{"hook":"order-select","hook":"patient-view"}`, "malformed JSON at line 1, column 24: a key is given twice"},
+		{`{"prefetch":{"p":{"id":"a","id":"b"}}}`, "malformed JSON at line 1, column 28: a key is given twice in element prefetch/p"},
+		{"{\"hook\":\"patient-view\",\n\"hookInstance\":\"\xff\"}", "malformed JSON at line 2, column 17: a string is not valid UTF-8"},
+		{`{"hook":5}`, "malformed JSON at line 1, column 9: element hook must be a string, not a number"},
+		{`{"hook":"patient-view"} {}`, "malformed JSON at line 1, column 25: data after the JSON value"},
+	} {
+		_, err := DecodeRequest([]byte(tc.body), Limits{})
+		if err == nil || err.Error() != "bad request: "+tc.want {
+			t.Errorf("DecodeRequest(%q) = %v, want %q", tc.body, err, tc.want)
+		}
+	}
+	// Names match exactly: "Hook" is not the hook.
+	req, err := DecodeRequest([]byte(`{"Hook":"patient-view"}`), Limits{})
+	if err != nil || req.Hook != "" {
+		t.Errorf(`{"Hook":...}: %+v, %v; want no hook`, req, err)
+	}
+}
+
+// FuzzDecodeRequestAgrees: DecodeRequest reads what the decoder library reads, in place.
+func FuzzDecodeRequestAgrees(f *testing.F) {
 	for _, s := range decodeSeeds(f) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkScans(t, data)
+		checkDecode(t, data)
 	})
 }
 
-// BenchmarkDecodeRequest compares the request decoder with plain encoding/json on the
-// largest testdata request.
+// BenchmarkDecodeRequest measures the request decoder on the largest testdata request.
 func BenchmarkDecodeRequest(b *testing.B) {
 	_, body := largestRequest(b)
-	b.Run("DecodeRequest", func(b *testing.B) {
-		b.SetBytes(int64(len(body)))
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := DecodeRequest(body, Limits{}); err != nil {
-				b.Fatal(err)
-			}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeRequest(body, Limits{}); err != nil {
+			b.Fatal(err)
 		}
-	})
-	b.Run("DecodeJSON", func(b *testing.B) {
-		b.SetBytes(int64(len(body)))
-		b.ReportAllocs()
-		for b.Loop() {
-			var r Request
-			if err := DecodeJSON(body, Limits{}, &r); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/fhirmap"
 	"github.com/nencds/nencds/hooks/auth"
+	"github.com/nencds/nencds/internal/fhirjson"
 )
 
 // Stage names a step of one evaluation, for tracing.
@@ -77,7 +78,7 @@ func (e *Evaluator) Run(ctx context.Context, req *Request, client auth.Client) (
 	pic, resp, err := evaluate(ctx, e.Stage, e.Engine, fhirmap.Input{
 		PatientID:  req.PatientView.PatientID,
 		At:         e.now(),
-		Documents:  res.Documents,
+		Read:       res.Documents,
 		FHIRServer: req.FHIRServer,
 		Notes:      append(res.Notes, partialNotes(res.Partial)...),
 	}, req.Orders)
@@ -164,24 +165,15 @@ func SequentialIDs() func() string {
 
 // PatientIDOf returns the id of the first Patient in doc (a Patient or a Bundle), or "".
 func PatientIDOf(doc json.RawMessage) string {
-	var d struct {
-		ResourceType string `json:"resourceType"`
-		ID           string `json:"id"`
-		Entry        []struct {
-			Resource struct {
-				ResourceType string `json:"resourceType"`
-				ID           string `json:"id"`
-			} `json:"resource"`
-		} `json:"entry"`
-	}
-	if json.Unmarshal(doc, &d) != nil {
+	d, err := fhirjson.ReadDocument(doc)
+	if err != nil {
 		return ""
 	}
 	if d.ResourceType == "Patient" {
 		return d.ID
 	}
-	for _, e := range d.Entry {
-		if e.Resource.ResourceType == "Patient" {
+	for _, e := range d.Entries {
+		if e.Resource != nil && e.Resource.ResourceType == "Patient" {
 			return e.Resource.ID
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/fhirmap"
+	"github.com/nencds/nencds/internal/fhirjson"
 )
 
 // The order-time services (docs/clinical.md §5): the same prefetch, fallback, 412, CORS
@@ -70,66 +71,59 @@ func (req *Request) validateOrders(svc Service) error {
 		DraftOrders json.RawMessage `json:"draftOrders"`
 		Selections  json.RawMessage `json:"selections"`
 	}
-	if err := json.Unmarshal(req.Context, &ctx); err != nil {
+	if err := fhirjson.Unmarshal(req.Context, &ctx); err != nil {
 		return Errorf(KindInvalid, "context must be an object")
 	}
 	dr := bytes.TrimSpace(ctx.DraftOrders)
 	if len(dr) == 0 || bytes.Equal(dr, []byte("null")) {
 		return Errorf(KindInvalid, "context.draftOrders is required: a Bundle of the draft MedicationRequest and ServiceRequest resources")
 	}
-	var bundle struct {
-		ResourceType string          `json:"resourceType"`
-		Entry        json.RawMessage `json:"entry"`
-	}
-	if dr[0] != '{' || json.Unmarshal(dr, &bundle) != nil || bundle.ResourceType != "Bundle" {
+	bundle, err := fhirjson.ReadDocument(dr)
+	if err != nil || bundle.ResourceType != "Bundle" {
 		return Errorf(KindInvalid, "context.draftOrders must be a FHIR Bundle (resourceType \"Bundle\")")
 	}
-	var entries []json.RawMessage
-	if e := bytes.TrimSpace(bundle.Entry); len(e) > 0 && !bytes.Equal(e, []byte("null")) {
-		if e[0] != '[' || json.Unmarshal(e, &entries) != nil {
-			return Errorf(KindInvalid, "context.draftOrders.entry must be an array")
-		}
+	if bundle.Problem != "" {
+		return Errorf(KindInvalid, "context.draftOrders.entry must be an array")
 	}
 	pid := req.PatientView.PatientID
 	var drafts, meds []json.RawMessage
 	var where []int // entry index of each draft
-	for i, raw := range entries {
-		var entry struct {
-			Resource json.RawMessage `json:"resource"`
-		}
-		if r := bytes.TrimSpace(raw); len(r) == 0 || r[0] != '{' || json.Unmarshal(r, &entry) != nil {
+	for i, e := range bundle.Entries {
+		switch {
+		case e.Problem == "the entry is not an object":
 			return Errorf(KindInvalid, "context.draftOrders.entry[%d] must be an object with a resource", i)
-		}
-		res := bytes.TrimSpace(entry.Resource)
-		if len(res) == 0 || bytes.Equal(res, []byte("null")) {
+		case e.Problem != "":
+			return Errorf(KindInvalid, "context.draftOrders.entry[%d].resource must be a FHIR resource (an object with a resourceType)", i)
+		case e.Resource == nil:
 			return Errorf(KindInvalid, "context.draftOrders.entry[%d].resource is required", i)
-		}
-		var head struct {
-			ResourceType string `json:"resourceType"`
-			ID           string `json:"id"`
-			Subject      *struct {
-				Reference string `json:"reference"`
-			} `json:"subject"`
-		}
-		if res[0] != '{' || json.Unmarshal(res, &head) != nil || head.ResourceType == "" {
+		case e.Resource.ResourceType == "":
 			return Errorf(KindInvalid, "context.draftOrders.entry[%d].resource must be a FHIR resource (an object with a resourceType)", i)
 		}
-		switch head.ResourceType {
+		res := e.Resource
+		switch res.ResourceType {
 		case "MedicationRequest", "ServiceRequest":
 		case "Medication":
 			// A Medication that a draft's medicationReference names.
-			meds = append(meds, res)
+			meds = append(meds, res.Raw)
 			continue
 		default:
-			return Errorf(KindInvalid, "context.draftOrders.entry[%d].resource is a %s: draft orders are MedicationRequest or ServiceRequest", i, head.ResourceType)
+			return Errorf(KindInvalid, "context.draftOrders.entry[%d].resource is a %s: draft orders are MedicationRequest or ServiceRequest", i, res.ResourceType)
 		}
-		if head.ID != "" && (!fhirID.MatchString(head.ID) || strings.Trim(head.ID, ".") == "") {
+		if res.ID != "" && (!fhirID.MatchString(res.ID) || strings.Trim(res.ID, ".") == "") {
 			return Errorf(KindInvalid, "context.draftOrders.entry[%d].resource.id is not a FHIR id", i)
+		}
+		var head struct {
+			Subject *struct {
+				Reference string `json:"reference"`
+			} `json:"subject"`
+		}
+		if fhirjson.Unmarshal(res.Raw, &head) != nil {
+			return Errorf(KindInvalid, "context.draftOrders.entry[%d].resource must be a FHIR resource (an object with a resourceType)", i)
 		}
 		if head.Subject != nil && otherPatient(head.Subject.Reference, pid) {
 			return Errorf(KindInvalid, "context.draftOrders.entry[%d].resource.subject names another patient than context.patientId", i)
 		}
-		drafts = append(drafts, res)
+		drafts = append(drafts, res.Raw)
 		where = append(where, i)
 	}
 	read, err := fhirmap.ReadDraftOrders(drafts, meds)
@@ -145,7 +139,7 @@ func (req *Request) validateOrders(svc Service) error {
 		sel := bytes.TrimSpace(ctx.Selections)
 		if len(sel) > 0 && !bytes.Equal(sel, []byte("null")) {
 			var items []string
-			if sel[0] != '[' || json.Unmarshal(sel, &items) != nil {
+			if sel[0] != '[' || fhirjson.Unmarshal(sel, &items) != nil {
 				return Errorf(KindInvalid, "context.selections must be an array of references (Type/id)")
 			}
 			for i, s := range items {

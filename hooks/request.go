@@ -10,11 +10,10 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/nencds/nencds/cards"
 	"github.com/nencds/nencds/fhirclient"
-	"github.com/nencds/nencds/internal/jsonscan"
+	"github.com/nencds/nencds/internal/fhirjson"
 )
 
 // Request is a CDS Hooks 2.0 service request.
@@ -32,10 +31,6 @@ type Request struct {
 	// Orders is the order context decoded by Validate for order-select and order-sign
 	// (nil for patient-view).
 	Orders *cards.Orders `json:"-"`
-
-	// index is the checked body when DecodeRequest read it in place: the prefetch values
-	// that are parts of it need no second validation.
-	index *jsonscan.Index
 }
 
 // FHIRAuthorization is the OAuth 2.0 access token the client grants for fhirServer. The
@@ -128,10 +123,11 @@ func ReadBody(r io.Reader, l Limits) ([]byte, error) {
 	return b, nil
 }
 
-// DecodeJSON decodes exactly one JSON value from data into v, strictly: the limits on
-// nesting and string length, a syntax error with its line and column, trailing data
-// rejected, and no key given twice in an object nor a string that is not valid UTF-8
-// (jsonscan.ParseStrict). Every error is KindInvalid.
+// DecodeJSON decodes exactly one JSON value from data into v, strictly (internal/fhirjson):
+// the limits on nesting and string length; member names matched exactly; no member named
+// twice in an object nor a string that is not valid UTF-8; trailing data rejected; a
+// syntax or type error with its line and column. A json.RawMessage in v is a sub-slice of
+// data. Every error is KindInvalid.
 func DecodeJSON(data []byte, l Limits, v any) error {
 	l = l.withDefaults()
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -140,54 +136,16 @@ func DecodeJSON(data []byte, l Limits, v any) error {
 	if err := checkShape(data, l); err != nil {
 		return err
 	}
-	if _, err := jsonscan.ParseStrict(data, l.MaxDepth, l.MaxString); err != nil {
-		if err := strictError(data, err); err != nil {
-			return err
+	if err := fhirjson.UnmarshalInPlace(data, v); err != nil {
+		e := fhirjson.Describe(err)
+		if e.Offset <= 0 && strings.Contains(e.Reason, "end of input") {
+			e.Offset = int64(len(data))
 		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
-		return jsonError(data, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		off := dec.InputOffset()
-		line, col := position(data, off)
-		return Errorf(KindInvalid, "malformed JSON at line %d, column %d: data after the JSON value", line, col)
+		line, col := position(data, e.Offset)
+		// The decoder's own error is not kept: its text may quote the body.
+		return Errorf(KindInvalid, "malformed JSON at line %d, column %d: %s", line, col, e.Reason)
 	}
 	return nil
-}
-
-func jsonError(data []byte, err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		// Offset counts the offending byte; report that byte's own column.
-		line, col := position(data, max(se.Offset-1, 0))
-		return Errorf(KindInvalid, "malformed JSON at line %d, column %d: %s", line, col, se.Error())
-	case errors.As(err, &te):
-		line, col := position(data, te.Offset)
-		field := te.Field
-		if field == "" {
-			field = "(root)"
-		}
-		return Errorf(KindInvalid, "malformed JSON at line %d, column %d: %s must be %s, not %s", line, col, field, te.Type.Kind(), te.Value)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		line, col := position(data, int64(len(data)))
-		return Errorf(KindInvalid, "malformed JSON at line %d, column %d: unexpected end of input", line, col)
-	}
-	return Errorf(KindInvalid, "malformed JSON: %v", err)
-}
-
-// strictError is the client error for a *jsonscan.StrictError (a key given twice, a string
-// that is not UTF-8), nil for any other: the syntax errors are encoding/json's to explain.
-func strictError(data []byte, err error) error {
-	var se *jsonscan.StrictError
-	if !errors.As(err, &se) {
-		return nil
-	}
-	line, col := position(data, int64(se.Offset))
-	return Errorf(KindInvalid, "malformed JSON at line %d, column %d: %s", line, col, se.Reason)
 }
 
 // position returns the 1-based line and column of byte offset off.
@@ -237,83 +195,14 @@ func checkShape(data []byte, l Limits) error {
 }
 
 // DecodeRequest decodes a CDS Hooks request body strictly (see DecodeJSON). It does not
-// validate the fields: see Request.Validate. Context and the prefetch values may be
+// validate the fields: see Request.Validate. Context and the prefetch values are
 // sub-slices of data: do not modify data while the request is in use.
-//
-// A valid body is read in one validation pass and one skim (internal/jsonscan), without
-// copying the prefetch; encoding/json decodes whatever it might read differently (a key
-// matched only by case, an escaped key, a field given twice, a value of the wrong type),
-// so the result and every error are those of DecodeJSON.
 func DecodeRequest(data []byte, l Limits) (*Request, error) {
-	l = l.withDefaults()
-	// Valid JSON within the nesting and string limits (what checkShape checks), valid
-	// UTF-8, no key given twice (a gateway reading the first "hook" and nencds the last
-	// would see two requests).
-	x, err := jsonscan.ParseStrict(data, l.MaxDepth, l.MaxString)
-	if err == nil {
-		if req, ok := scanRequest(x, data); ok {
-			return req, nil
-		}
-	} else if err := strictError(data, err); err != nil && checkShape(data, l) == nil {
-		return nil, err
-	}
 	var req Request
 	if err := DecodeJSON(data, l, &req); err != nil {
 		return nil, err
 	}
 	return &req, nil
-}
-
-var requestFields = []string{"hook", "hookInstance", "fhirServer", "fhirAuthorization", "context", "prefetch"}
-
-// scanRequest reads a valid JSON body as json.Unmarshal into a Request would; ok is false
-// whenever encoding/json could read it differently or fail.
-func scanRequest(x *jsonscan.Index, data []byte) (*Request, bool) {
-	req := Request{index: x}
-	ok := x.Fields(data, requestFields, func(n int, v []byte) bool {
-		switch n {
-		case 0:
-			return jsonscan.StringOrNull(v, &req.Hook)
-		case 1:
-			return jsonscan.StringOrNull(v, &req.HookInstance)
-		case 2:
-			return jsonscan.StringOrNull(v, &req.FHIRServer)
-		case 3:
-			return json.Unmarshal(v, &req.FHIRAuthorization) == nil
-		case 4:
-			req.Context = v
-			return true
-		default:
-			return scanPrefetch(x, v, &req.Prefetch)
-		}
-	})
-	if !ok {
-		return nil, false
-	}
-	return &req, true
-}
-
-// scanPrefetch reads the prefetch object as a map of raw values (null: no map).
-func scanPrefetch(x *jsonscan.Index, v []byte, dst *map[string]json.RawMessage) bool {
-	switch jsonscan.Kind(v) {
-	case 'n':
-		return true
-	case '{':
-	default:
-		return false
-	}
-	m := make(map[string]json.RawMessage, len(PrefetchKeys))
-	ok := true
-	x.Members(v, func(k, val []byte) bool {
-		if bytes.IndexByte(k, '\\') >= 0 || !utf8.Valid(k) {
-			ok = false // encoding/json unescapes or replaces: let it
-			return false
-		}
-		m[string(k)] = val
-		return true
-	})
-	*dst = m
-	return ok
 }
 
 // fhirID is the FHIR id datatype.
@@ -339,7 +228,7 @@ func (req *Request) Validate(svc Service) error {
 		return Errorf(KindInvalid, "context is required")
 	}
 	var pv PatientViewContext
-	if err := json.Unmarshal(req.Context, &pv); err != nil {
+	if err := fhirjson.Unmarshal(req.Context, &pv); err != nil {
 		return Errorf(KindInvalid, "context must be an object with string fields userId, patientId and encounterId")
 	}
 	if pv.PatientID == "" {

@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"github.com/nencds/nencds/fhirclient"
 	"github.com/nencds/nencds/fhirmap"
 	"github.com/nencds/nencds/hooks/auth"
+	"github.com/nencds/nencds/internal/fhirjson"
 )
 
 // Disposition is what the resolver did with one prefetch key (a low-cardinality label,
@@ -29,7 +29,8 @@ const (
 // Resolution is the data of one request: the documents for fhirmap, in PrefetchKeys order,
 // and the disposition of every key.
 type Resolution struct {
-	Documents    []json.RawMessage
+	// Documents are read once each (fhirjson.ReadDocument), for fhirmap.Input.Read.
+	Documents    []*fhirjson.Document
 	Dispositions map[string]Disposition
 	// Notes are data-quality notes of the reading (a referenced Medication that could
 	// not be read), for fhirmap.Input.Notes.
@@ -74,7 +75,7 @@ type Resolver struct {
 type job struct {
 	key   string
 	first string // the absolute URL to read first; "" for the key's template under the base
-	pages []json.RawMessage
+	pages []*fhirjson.Document
 	err   error
 }
 
@@ -85,7 +86,7 @@ func (r *Resolver) Resolve(ctx context.Context, req *Request, client auth.Client
 	// One deadline for every read of the request: the keys, then the Medications.
 	ctx, cancel := context.WithTimeout(ctx, r.timeout())
 	defer cancel()
-	perKey := make(map[string][]json.RawMessage, len(PrefetchKeys))
+	perKey := make(map[string][]*fhirjson.Document, len(PrefetchKeys))
 	var jobs []*job
 
 	for _, key := range PrefetchKeys {
@@ -95,15 +96,15 @@ func (r *Resolver) Resolve(ctx context.Context, req *Request, client auth.Client
 			continue
 		}
 		if ok {
-			p, err := fhirclient.PeekIn(req.index, v)
-			if err != nil {
+			p, err := fhirjson.ReadDocument(v)
+			if err != nil || p.ResourceType == "" {
 				return nil, Errorf(KindInvalid, "prefetch %q is not a FHIR resource (an object with a resourceType)", key)
 			}
 			if !p.Failed() {
 				if key == KeyPatient && (p.ResourceType != "Patient" || p.ID != pid) {
 					return nil, Errorf(KindInvalid, "prefetch %q must be the Patient of context.patientId", key)
 				}
-				perKey[key] = []json.RawMessage{v}
+				perKey[key] = []*fhirjson.Document{p}
 				res.Dispositions[key] = Present
 				if next := p.Next(); next != "" {
 					jobs = append(jobs, &job{key: key, first: next})
@@ -148,7 +149,7 @@ func (r *Resolver) Resolve(ctx context.Context, req *Request, client auth.Client
 	for _, key := range PrefetchKeys {
 		res.Documents = append(res.Documents, perKey[key]...)
 	}
-	var medDocs []json.RawMessage
+	var medDocs []*fhirjson.Document
 	for _, key := range []string{KeyMedicationRequests, KeyMedicationStatements, KeyMedicationAdministrations} {
 		medDocs = append(medDocs, perKey[key]...)
 	}
@@ -172,7 +173,7 @@ const medicationStageKey = "medications"
 // reference to another server is not followed; ids are read once, at most
 // MaxMedicationReads of them. A failure is a note: the record then stays unidentified
 // (fhirmap notes it, and the cards that suggest a drug warn).
-func (r *Resolver) readMedications(ctx context.Context, req *Request, client auth.Client, res *Resolution, medDocs []json.RawMessage) {
+func (r *Resolver) readMedications(ctx context.Context, req *Request, client auth.Client, res *Resolution, medDocs []*fhirjson.Document) {
 	if req.FHIRServer == "" || r.FHIR == nil {
 		return
 	}
@@ -214,7 +215,7 @@ func (r *Resolver) readMedications(ctx context.Context, req *Request, client aut
 		note("", fmt.Sprintf("%d referenced Medications were not read (at most %d per request)", len(targets)-limit, limit))
 		targets = targets[:limit]
 	}
-	docs := make([]json.RawMessage, len(targets))
+	docs := make([]*fhirjson.Document, len(targets))
 	errs := make([]error, len(targets))
 	var wg sync.WaitGroup
 	for i, m := range targets {
@@ -295,10 +296,10 @@ func (r *Resolver) run(ctx context.Context, req *Request, client auth.Client, jo
 			case j.first != "": // next links of a prefetched Bundle
 				j.pages, j.err = r.FHIR.Pages(fctx, base, token, j.first)
 			case j.key == KeyPatient:
-				var p json.RawMessage
+				var p *fhirjson.Document
 				p, j.err = r.FHIR.Patient(fctx, base, token, fallbackURL(base, j.key, pid), pid)
 				if j.err == nil {
-					j.pages = []json.RawMessage{p}
+					j.pages = []*fhirjson.Document{p}
 				}
 			default:
 				j.pages, j.err = r.FHIR.Pages(fctx, base, token, fallbackURL(base, j.key, pid))

@@ -181,7 +181,7 @@ func TestErrors(t *testing.T) {
 		{name: "malformed", method: "POST", path: svcPath, body: []byte("{\n  \"hook\": \"patient-view\",\n  \"hookInstance\" \"x\"\n}"), status: 400, want: "line 3, column 18"},
 		{name: "truncated", method: "POST", path: svcPath, body: []byte(`{"hook": "patient-view"`), status: 400, want: "unexpected end"},
 		{name: "trailing data", method: "POST", path: svcPath, body: append(fixture(t), []byte(` {}`)...), status: 400, want: "data after the JSON value"},
-		{name: "wrong type", method: "POST", path: svcPath, body: []byte(`{"hook": 7}`), status: 400, want: "hook must be string"},
+		{name: "wrong type", method: "POST", path: svcPath, body: []byte(`{"hook": 7}`), status: 400, want: "hook must be a string"},
 		{name: "not an object", method: "POST", path: svcPath, body: []byte(`[]`), status: 400},
 		{name: "too deep", method: "POST", path: svcPath, body: []byte(`{"prefetch":{"x":` + deep + `}}`), status: 400, want: "nested deeper than 64"},
 		{name: "string too long", method: "POST", path: svcPath, body: []byte(`{"hook":"` + strings.Repeat("a", 2000) + `"}`), opts: func(o *Options) { o.Limits.MaxString = 1000 }, status: 400, want: "longer than 1000"},

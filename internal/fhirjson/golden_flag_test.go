@@ -1,4 +1,4 @@
-package jsonscan
+package fhirjson
 
 // The -update flag of `go test ./... -update` (internal/golden).
 import _ "github.com/nencds/nencds/internal/golden"
