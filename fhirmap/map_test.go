@@ -881,14 +881,18 @@ func TestNewestFirstAndDeterministic(t *testing.T) {
 	}
 }
 
+// A status of the wrong JSON type does not hide a result: it is refused with a note.
 func TestStatusOfWrongTypeIsANote(t *testing.T) {
 	t.Parallel()
-	p, err := Map(Input{PatientID: pid, At: testAt, Documents: []json.RawMessage{json.RawMessage(`{"resourceType":"Observation","id":"x","status":5,"code":{}}`)}})
-	if err != nil {
-		t.Fatalf("Map: %v", err)
-	}
-	if diff := cmp.Diff([]NoteKind{NoteRejected}, noteKinds(p.Notes)); diff != "" {
-		t.Errorf("notes (-want +got):\n%s", diff)
+	for _, status := range []string{`5`, `{"code":"final"}`, `["final"]`} {
+		doc := strings.Replace(ki67("x", "final", `"valueQuantity":{"value":12,"unit":"%"}`), `"status":"final"`, `"status":`+status, 1)
+		p, err := Map(Input{PatientID: pid, At: testAt, Documents: []json.RawMessage{json.RawMessage(doc)}})
+		if err != nil {
+			t.Fatalf("Map: %v", err)
+		}
+		if len(p.Ki67) != 0 || len(p.Notes) != 1 || p.Notes[0].Kind != NoteRejected || !strings.Contains(p.Notes[0].Text, "status is not a code") {
+			t.Errorf("status %s: Ki-67 %v, notes %+v; want no Ki-67 and one rejection note", status, p.Ki67, p.Notes)
+		}
 	}
 }
 

@@ -90,6 +90,10 @@ func (m *mapper) resultStatus(r rawRes) (caveat string, ok bool) {
 	case "cancelled":
 		m.note(NoteSkipped, r.ref, r.doc.ResourceType+" skipped: cancelled")
 	case "":
+		if r.doc.BadStatus {
+			m.note(NoteRejected, r.ref, r.doc.ResourceType+" skipped: its status is not a code")
+			break
+		}
 		m.note(NoteRejected, r.ref, r.doc.ResourceType+" skipped: it has no status")
 	default:
 		m.note(NoteSkipped, r.ref, r.doc.ResourceType+" skipped: status "+strconv.Quote(st)+" is not a usable result")
@@ -98,7 +102,7 @@ func (m *mapper) resultStatus(r rawRes) (caveat string, ok bool) {
 }
 
 func (m *mapper) observation(r rawRes) {
-	o, err := decode[fhir.Observation](r)
+	o, err := decode[observation](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return

@@ -72,7 +72,7 @@ func crossSectionModality(cc *fhir.CodeableConcept) (string, []Coding) {
 }
 
 func (m *mapper) diagnosticReport(r rawRes) {
-	d, err := decode[fhir.DiagnosticReport](r)
+	d, err := decode[diagnosticReport](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return
@@ -236,7 +236,7 @@ func krenningResult(k int) SSTRResult {
 }
 
 // sstrStudyObservation reads an Observation that is itself the SSTR study.
-func (m *mapper) sstrStudyObservation(r rawRes, o fhir.Observation, src Source) {
+func (m *mapper) sstrStudyObservation(r rawRes, o observation, src Source) {
 	img := SSTRImaging{Source: src, Study: ccText(&o.Code), Krenning: -1}
 	so := sstrObservation{src: src, krenning: -1}
 	for _, c := range o.Component {
@@ -405,7 +405,7 @@ func (m *mapper) readSSTRText(img *SSTRImaging, text string) {
 // reportLinks records which results a usable report lists and its specimen, whatever
 // the report is: a pathology report ties its Ki-67, grade and differentiation to one
 // tumour (docs/clinical.md §2).
-func (m *mapper) reportLinks(r rawRes, d fhir.DiagnosticReport) {
+func (m *mapper) reportLinks(r rawRes, d diagnosticReport) {
 	switch r.status() {
 	case "entered-in-error", "cancelled", "":
 		return

@@ -22,6 +22,8 @@ type Document struct {
 	// models fill a missing required status with the first code of its value set: a
 	// reader checks this one.)
 	Status *string
+	// BadStatus is a status member that is neither a string nor null.
+	BadStatus bool
 	// Type is Bundle.type.
 	Type string
 	// Issues are the severities of OperationOutcome.issue.
@@ -110,9 +112,11 @@ func (r *reader) resource() (*Document, error) {
 		case "id":
 			d.ID, _ = r.text(nil)
 		case "status":
+			k := r.dec.PeekKind()
 			if s, ok := r.text(statuses); ok {
 				d.Status = &s
 			}
+			d.BadStatus = k != '"' && k != 'n'
 		case "type":
 			d.Type, _ = r.text(nil)
 		case "issue":

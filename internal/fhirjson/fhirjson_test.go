@@ -172,7 +172,7 @@ func TestReadDocument(t *testing.T) {
 		t.Errorf("entry 6 = %+v: want a problem", e)
 	}
 	n := d.Entries[7].Resource
-	if n == nil || n.ResourceType != "Bundle" || len(n.Entries) != 1 || n.Entries[0].Resource.ResourceType != "Patient" || n.Entries[0].Resource.Status != nil {
+	if n == nil || n.ResourceType != "Bundle" || len(n.Entries) != 1 || n.Entries[0].Resource.ResourceType != "Patient" || n.Entries[0].Resource.Status != nil || !n.Entries[0].Resource.BadStatus {
 		t.Errorf("entry 7: want a nested Bundle holding a Patient whose status (not a string) is unset")
 	}
 	if r := d.Entries[8].Resource; r == nil || r.ResourceType != "Condition" || r.ID != "cé" {
@@ -208,6 +208,8 @@ func reference(v any) *Document {
 	d := &Document{ResourceType: str(obj, "resourceType"), ID: str(obj, "id"), Type: str(obj, "type")}
 	if s, ok := obj["status"].(string); ok {
 		d.Status = &s
+	} else if st, has := obj["status"]; has && st != nil {
+		d.BadStatus = true
 	}
 	arr := func(k string, each func(any)) {
 		switch a := obj[k].(type) {

@@ -1,0 +1,53 @@
+package fhirmap
+
+import "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+// The resources that Map reads most are decoded into these models rather than samply's
+// full ones: the elements the rules read, with samply's field names and datatypes, so that
+// decoding skips the rest (docs/clinical.md §2 lists what is read). An element that is
+// not read is not checked either: a malformed one cannot sink a resource whose read
+// elements are sound. Status is never decoded: the reader checks the raw one
+// (fhirjson.Document.Status).
+
+// observation is the part of an Observation that fhirmap reads.
+type observation struct {
+	Code                 fhir.CodeableConcept             `json:"code"`
+	Subject              *fhir.Reference                  `json:"subject,omitempty"`
+	Focus                []fhir.Reference                 `json:"focus,omitempty"`
+	EffectiveDateTime    *string                          `json:"effectiveDateTime,omitempty"`
+	EffectivePeriod      *fhir.Period                     `json:"effectivePeriod,omitempty"`
+	EffectiveInstant     *string                          `json:"effectiveInstant,omitempty"`
+	Issued               *string                          `json:"issued,omitempty"`
+	ValueQuantity        *fhir.Quantity                   `json:"valueQuantity,omitempty"`
+	ValueCodeableConcept *fhir.CodeableConcept            `json:"valueCodeableConcept,omitempty"`
+	ValueString          *string                          `json:"valueString,omitempty"`
+	ValueInteger         *int                             `json:"valueInteger,omitempty"`
+	Interpretation       []fhir.CodeableConcept           `json:"interpretation,omitempty"`
+	Specimen             *fhir.Reference                  `json:"specimen,omitempty"`
+	ReferenceRange       []fhir.ObservationReferenceRange `json:"referenceRange,omitempty"`
+	Component            []observationComponent           `json:"component,omitempty"`
+}
+
+// observationComponent is the part of an Observation.component that fhirmap reads.
+type observationComponent struct {
+	Code                 fhir.CodeableConcept             `json:"code"`
+	ValueQuantity        *fhir.Quantity                   `json:"valueQuantity,omitempty"`
+	ValueCodeableConcept *fhir.CodeableConcept            `json:"valueCodeableConcept,omitempty"`
+	ValueString          *string                          `json:"valueString,omitempty"`
+	ValueInteger         *int                             `json:"valueInteger,omitempty"`
+	Interpretation       []fhir.CodeableConcept           `json:"interpretation,omitempty"`
+	ReferenceRange       []fhir.ObservationReferenceRange `json:"referenceRange,omitempty"`
+}
+
+// diagnosticReport is the part of a DiagnosticReport that fhirmap reads.
+type diagnosticReport struct {
+	Code              fhir.CodeableConcept   `json:"code"`
+	Subject           *fhir.Reference        `json:"subject,omitempty"`
+	EffectiveDateTime *string                `json:"effectiveDateTime,omitempty"`
+	EffectivePeriod   *fhir.Period           `json:"effectivePeriod,omitempty"`
+	Issued            *string                `json:"issued,omitempty"`
+	Specimen          []fhir.Reference       `json:"specimen,omitempty"`
+	Result            []fhir.Reference       `json:"result,omitempty"`
+	Conclusion        *string                `json:"conclusion,omitempty"`
+	ConclusionCode    []fhir.CodeableConcept `json:"conclusionCode,omitempty"`
+}
