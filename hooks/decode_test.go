@@ -2,8 +2,10 @@ package hooks
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -148,4 +150,56 @@ func BenchmarkDecodeRequest(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// shapeByBytes is checkShape's string scan done byte by byte (its former form), the
+// reference for the IndexByte scan.
+func shapeByBytes(data []byte, maxString int) int {
+	for i := 0; i < len(data); i++ {
+		if data[i] != '"' {
+			continue
+		}
+		start := i
+		i++
+		for i < len(data) && data[i] != '"' {
+			if data[i] == '\\' {
+				i++
+			}
+			i++
+		}
+		if i > len(data) {
+			return -2 // a backslash ends an unclosed string: invalid JSON, refused by the decoder
+		}
+		if i-start-1 > maxString {
+			return start
+		}
+	}
+	return -1
+}
+
+// FuzzCheckShapeStrings: the string-length limit fails at the same string as a byte-by-byte
+// scan, escapes and unclosed strings included.
+func FuzzCheckShapeStrings(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"bc"`, `"a\\"bcdef"`, `"\\\\\"xyz"`, `"abc`, `["ab","c\\","defg"]`, `"\`} {
+		f.Add([]byte(s), 2)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, limit int) {
+		if limit < 0 || limit > 64 {
+			return
+		}
+		want := shapeByBytes(data, limit)
+		if want == -2 {
+			return
+		}
+		err := checkShape(data, Limits{MaxDepth: 1 << 30, MaxString: limit})
+		if (want >= 0) != (err != nil) {
+			t.Fatalf("checkShape(%q, %d) = %v; byte scan fails at %d", data, limit, err, want)
+		}
+		if want >= 0 {
+			line, col := position(data, int64(want))
+			if !strings.Contains(err.Error(), fmt.Sprintf("line %d, column %d", line, col)) {
+				t.Fatalf("checkShape(%q, %d) = %v; byte scan fails at line %d, column %d", data, limit, err, line, col)
+			}
+		}
+	})
 }

@@ -178,13 +178,7 @@ func checkShape(data []byte, l Limits) error {
 			depth--
 		case '"':
 			start := i
-			i++
-			for i < len(data) && data[i] != '"' {
-				if data[i] == '\\' {
-					i++
-				}
-				i++
-			}
+			i = stringEnd(data, i+1)
 			if i-start-1 > l.MaxString {
 				line, col := position(data, int64(start))
 				return Errorf(KindInvalid, "JSON string longer than %d bytes at line %d, column %d", l.MaxString, line, col)
@@ -192,6 +186,27 @@ func checkShape(data []byte, l Limits) error {
 		}
 	}
 	return nil
+}
+
+// stringEnd is the index of the quote that closes the string whose contents start at i
+// (len(data) when it is not closed): the next quote not escaped by an odd run of
+// backslashes, found with bytes.IndexByte (strings are most of a request's bytes).
+func stringEnd(data []byte, i int) int {
+	for {
+		j := bytes.IndexByte(data[i:], '"')
+		if j < 0 {
+			return len(data)
+		}
+		q := i + j
+		n := 0
+		for k := q - 1; k >= i && data[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q
+		}
+		i = q + 1
+	}
 }
 
 // DecodeRequest decodes a CDS Hooks request body strictly (see DecodeJSON). It does not
