@@ -105,7 +105,14 @@ func (r *reader) resource() (*Document, error) {
 	}
 	start := r.dec.InputOffset() - 1
 	d := new(Document)
-	err := r.members(func(name []byte) error {
+	for {
+		name, err := r.name()
+		if err != nil || name == nil {
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
 		switch string(name) {
 		case "resourceType":
 			d.ResourceType, _ = r.text(resourceTypes)
@@ -120,156 +127,200 @@ func (r *reader) resource() (*Document, error) {
 		case "type":
 			d.Type, _ = r.text(nil)
 		case "issue":
-			return r.array(d, "issue", func() error {
-				return r.object(func(name []byte) error {
-					if string(name) == "severity" {
-						s, _ := r.text(severities)
-						d.Issues = append(d.Issues, s)
-						return r.err
-					}
-					return r.dec.SkipValue()
-				})
-			})
+			r.issues(d)
 		case "link":
-			return r.array(d, "link", func() error {
-				var l Link
-				err := r.object(func(name []byte) error {
-					switch string(name) {
-					case "relation":
-						l.Relation, _ = r.text(nil)
-					case "url":
-						l.URL, _ = r.text(nil)
-					default:
-						return r.dec.SkipValue()
-					}
-					return r.err
-				})
-				d.Links = append(d.Links, l)
-				return err
-			})
+			r.links(d)
 		case "entry":
-			return r.array(d, "entry", func() error {
-				e, err := r.entry()
-				d.Entries = append(d.Entries, e)
-				return err
-			})
+			r.entries(d)
 		default:
-			return r.dec.SkipValue()
+			r.skip()
 		}
-		return r.err
-	})
-	if err != nil {
-		return nil, err
+		if r.err != nil {
+			return nil, r.err
+		}
 	}
 	end := r.dec.InputOffset()
 	d.Raw = r.data[start:end:end]
 	return d, nil
 }
 
-// entry reads one element of Bundle.entry.
-func (r *reader) entry() (Entry, error) {
-	var e Entry
-	switch r.dec.PeekKind() {
-	case 'n':
-		_, err := r.dec.ReadToken()
-		return e, err
-	case '{':
-	default:
-		e.Problem = "the entry is not an object"
-		return e, r.dec.SkipValue()
-	}
-	err := r.object(func(name []byte) error {
-		switch string(name) {
-		case "fullUrl":
-			e.FullURL, _ = r.text(nil)
-		case "resource":
-			switch r.dec.PeekKind() {
-			case '{':
-				res, err := r.resource()
-				e.Resource = res
-				return err
-			case 'n':
-				_, err := r.dec.ReadToken()
-				return err
+// issues reads OperationOutcome.issue into d.
+func (r *reader) issues(d *Document) {
+	for r.element(d, "issue") {
+		if !r.open() {
+			continue
+		}
+		for name := r.member(); name != nil; name = r.member() {
+			if string(name) == "severity" {
+				s, _ := r.text(severities)
+				d.Issues = append(d.Issues, s)
+			} else {
+				r.skip()
 			}
-			e.Problem = "the entry's resource is not an object"
-			return r.dec.SkipValue()
+		}
+	}
+}
+
+// links reads Bundle.link into d.
+func (r *reader) links(d *Document) {
+	for r.element(d, "link") {
+		var l Link
+		if r.open() {
+			for name := r.member(); name != nil; name = r.member() {
+				switch string(name) {
+				case "relation":
+					l.Relation, _ = r.text(nil)
+				case "url":
+					l.URL, _ = r.text(nil)
+				default:
+					r.skip()
+				}
+			}
+		}
+		d.Links = append(d.Links, l)
+	}
+}
+
+// entries reads Bundle.entry into d.
+func (r *reader) entries(d *Document) {
+	if r.dec.PeekKind() == '[' && d.Entries == nil {
+		d.Entries = make([]Entry, 0, 8)
+	}
+	for r.element(d, "entry") {
+		var e Entry
+		switch r.dec.PeekKind() {
+		case 'n':
+			r.skip()
+		case '{':
+			r.open()
+			for name := r.member(); name != nil; name = r.member() {
+				switch string(name) {
+				case "fullUrl":
+					e.FullURL, _ = r.text(nil)
+				case "resource":
+					switch r.dec.PeekKind() {
+					case '{':
+						res, err := r.resource()
+						if err != nil {
+							r.fail(err)
+						}
+						e.Resource = res
+					case 'n':
+						r.skip()
+					default:
+						e.Problem = "the entry's resource is not an object"
+						r.skip()
+					}
+				default:
+					r.skip()
+				}
+			}
 		default:
-			return r.dec.SkipValue()
+			e.Problem = "the entry is not an object"
+			r.skip()
 		}
-		return r.err
-	})
-	return e, err
-}
-
-// object reads an object at the decoder, or skips any other value.
-func (r *reader) object(member func(name []byte) error) error {
-	if r.dec.PeekKind() != '{' {
-		return r.dec.SkipValue()
-	}
-	if _, err := r.dec.ReadToken(); err != nil {
-		return err
-	}
-	return r.members(member)
-}
-
-// members calls member with each name of the object just opened (unescaped), the
-// decoder then at the member's value, which member must read; then it reads the '}'.
-func (r *reader) members(member func(name []byte) error) error {
-	for {
-		switch r.dec.PeekKind() {
-		case '}':
-			_, err := r.dec.ReadToken()
-			return err
-		case 0:
-			_, err := r.dec.ReadToken()
-			return orEOF(err)
-		}
-		raw, err := r.dec.ReadValue()
-		if err != nil {
-			return err
-		}
-		name := raw[1 : len(raw)-1]
-		if bytes.IndexByte(name, '\\') >= 0 {
-			if name, err = jsontext.AppendUnquote(nil, raw); err != nil {
-				return err
-			}
-		}
-		if err := member(name); err != nil {
-			return err
-		}
+		d.Entries = append(d.Entries, e)
 	}
 }
 
-// array reads an array member of d with each, or notes in d.Problem that member is not
-// an array (null is no elements).
-func (r *reader) array(d *Document, member string, each func() error) error {
+// name reads the next member name of the object being read, unescaped; nil after its
+// '}' (which it reads) or on an error.
+func (r *reader) name() ([]byte, error) {
 	switch r.dec.PeekKind() {
-	case 'n':
+	case '}':
 		_, err := r.dec.ReadToken()
-		return err
-	case '[':
-	default:
-		if d.Problem == "" {
-			d.Problem = member + " is not an array"
-		}
-		return r.dec.SkipValue()
+		return nil, err
+	case 0:
+		_, err := r.dec.ReadToken()
+		return nil, orEOF(err)
 	}
-	if _, err := r.dec.ReadToken(); err != nil {
-		return err
+	raw, err := r.dec.ReadValue()
+	if err != nil {
+		return nil, err
 	}
-	for {
+	name := raw[1 : len(raw)-1]
+	if bytes.IndexByte(name, '\\') >= 0 {
+		return jsontext.AppendUnquote(nil, raw)
+	}
+	return name, nil
+}
+
+// member is name for the loops of the nested objects: nil also after an error, which it
+// keeps in r.err.
+func (r *reader) member() []byte {
+	if r.err != nil {
+		return nil
+	}
+	name, err := r.name()
+	if err != nil {
+		r.fail(err)
+		return nil
+	}
+	return name
+}
+
+// open reads the '{' of an object at the decoder; any other value is skipped (false).
+func (r *reader) open() bool {
+	if r.err != nil {
+		return false
+	}
+	if r.dec.PeekKind() != '{' {
+		r.skip()
+		return false
+	}
+	_, err := r.dec.ReadToken()
+	r.fail(err)
+	return err == nil
+}
+
+// element starts the array member of d at the decoder on its first call and reports
+// whether an element follows (reading the ']' after the last). A member that is not an
+// array is skipped and named in d.Problem; null has no elements.
+func (r *reader) element(d *Document, member string) bool {
+	if r.err != nil {
+		return false
+	}
+	if r.dec.StackDepth() == 0 || !r.inArray() {
 		switch r.dec.PeekKind() {
-		case ']':
+		case 'n':
+			r.skip()
+			return false
+		case '[':
 			_, err := r.dec.ReadToken()
-			return err
-		case 0:
-			_, err := r.dec.ReadToken()
-			return orEOF(err)
+			r.fail(err)
+		default:
+			if d.Problem == "" {
+				d.Problem = member + " is not an array"
+			}
+			r.skip()
+			return false
 		}
-		if err := each(); err != nil {
-			return err
-		}
+	}
+	switch r.dec.PeekKind() {
+	case ']':
+		_, err := r.dec.ReadToken()
+		r.fail(err)
+		return false
+	case 0:
+		_, err := r.dec.ReadToken()
+		r.fail(orEOF(err))
+		return false
+	}
+	return r.err == nil
+}
+
+// inArray reports whether the innermost value being read is an array.
+func (r *reader) inArray() bool {
+	k, _ := r.dec.StackIndex(r.dec.StackDepth())
+	return k == '['
+}
+
+func (r *reader) skip() { r.fail(r.dec.SkipValue()) }
+
+// fail keeps the first error.
+func (r *reader) fail(err error) {
+	if err != nil && r.err == nil {
+		r.err = err
 	}
 }
 
@@ -277,19 +328,19 @@ func (r *reader) array(d *Document, member string, each func() error) error {
 // known is returned without allocating. A read error is kept in r.err.
 func (r *reader) text(known map[string]string) (s string, ok bool) {
 	if r.dec.PeekKind() != '"' {
-		r.err = r.dec.SkipValue()
+		r.skip()
 		return "", false
 	}
 	raw, err := r.dec.ReadValue()
 	if err != nil {
-		r.err = err
+		r.fail(err)
 		return "", false
 	}
 	b := raw[1 : len(raw)-1]
 	if bytes.IndexByte(b, '\\') >= 0 {
 		u, err := jsontext.AppendUnquote(nil, raw)
 		if err != nil {
-			r.err = err
+			r.fail(err)
 			return "", false
 		}
 		return string(u), true
