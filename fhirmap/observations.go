@@ -66,11 +66,15 @@ var obsConcepts = map[string]bool{
 	"ecog": true, "karnofsky": true, "disease-status": true, "resectability": true,
 }
 
-// obsConcept returns the first observation concept of a code.
+// obsConcept returns the first observation concept of a code (the first of
+// conceptsOf(cc) that is one, read without building that list).
 func obsConcept(cc *fhir.CodeableConcept) (matched, bool) {
-	for _, mc := range conceptsOf(cc) {
-		if obsConcepts[mc.Code.Concept] {
-			return mc, true
+	if cc == nil {
+		return matched{}, false
+	}
+	for _, c := range cc.Coding {
+		if row, ok := lookupCoding(c); ok && obsConcepts[row.Concept] {
+			return matched{Code: row, Coding: toCoding(c)}, true
 		}
 	}
 	return matched{}, false
