@@ -36,6 +36,14 @@ func md(s string) string {
 	if inert(s) {
 		return s
 	}
+	return escapeMD(s)
+}
+
+// escapeMD is md rune by rune.
+func escapeMD(s string) string {
+	if s == "" {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	rs := []rune(s)
@@ -58,7 +66,7 @@ func md(s string) string {
 
 // inert reports whether md leaves s as it is: valid UTF-8 without a control character,
 // a line or paragraph separator, a character of mdEscaped, a "://" or a "www." (any
-// case). md's loop writes every other rune back unchanged (the common case: no copy).
+// case). escapeMD writes every other rune back unchanged (the common case: no copy).
 func inert(s string) bool {
 	for i, r := range s {
 		switch {

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -189,27 +188,10 @@ type call struct{ path, body string }
 // with the poisoning, a sub-slice kept would answer poison).
 func TestBodyPoolPoisoned(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("../testdata/requests/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatal("no testdata/requests/*.json")
-	}
-	var requests []call
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var head struct {
-			Hook string `json:"hook"`
-		}
-		if err := json.Unmarshal(b, &head); err != nil {
-			t.Fatal(err)
-		}
-		svc, ok := ServiceForHook(head.Hook)
-		if !ok {
-			t.Fatalf("%s: no service for hook %q", f, head.Hook)
-		}
-		requests = append(requests, call{"/cds-services/" + svc.ID, string(b)})
+	fixtures := metaFixtures(t)
+	requests := make([]call, len(fixtures))
+	for i, fx := range fixtures {
+		requests[i] = call{"/cds-services/" + fx.service, string(fx.body)}
 	}
 	bad := []call{
 		{"/cds-services/" + PatientViewID, `{"hook":"patient-view","hookInstance":`},
@@ -278,7 +260,7 @@ func TestBodyPoolPoisoned(t *testing.T) {
 	f2, fb2, a2 := script(poisoned)
 	for i := range f1 {
 		if f1[i] != f2[i] || a1[i] != a2[i] {
-			t.Errorf("%s: the answer differs with poisoned buffers", filepath.Base(files[i]))
+			t.Errorf("%s: the answer differs with poisoned buffers", fixtures[i].name)
 		}
 	}
 	if !reflect.DeepEqual(fb1, fb2) {
@@ -309,7 +291,7 @@ func TestBodyPoolPoisoned(t *testing.T) {
 			got := send(poisoned, requests)
 			for i := range got {
 				if uuids.ReplaceAllString(got[i], "U") != uuids.ReplaceAllString(a1[i], "U") {
-					t.Errorf("goroutine %d, %s: the answer differs with poisoned buffers", g, filepath.Base(files[i]))
+					t.Errorf("goroutine %d, %s: the answer differs with poisoned buffers", g, fixtures[i].name)
 				}
 			}
 		}()
