@@ -81,9 +81,13 @@ type Response struct {
 // add appends c, or, when c fails validation, records its topic in Invalid instead: a
 // bad card is never emitted, and never dropped silently.
 func (r *Response) add(topic string, c Card) {
+	r.Cards, r.Invalid = addCard(r.Cards, r.Invalid, topic, c)
+}
+
+// addCard is add on the two lists.
+func addCard(cards []Card, invalid []string, topic string, c Card) ([]Card, []string) {
 	if c.checkFields() != nil {
-		r.Invalid = append(r.Invalid, topic)
-		return
+		return cards, append(invalid, topic)
 	}
-	r.Cards = append(r.Cards, c)
+	return append(cards, c), invalid
 }

@@ -114,10 +114,13 @@ func Topics() []string {
 // Evaluate applies every rule to p at p.At and returns the cards, critical first, then
 // warning, then info, capped at Config.MaxCards. A nil picture gives no cards.
 func (en *Engine) Evaluate(p *fhirmap.Picture) Response {
-	resp := Response{Cards: []Card{}}
 	if p == nil {
-		return resp
+		return Response{Cards: []Card{}}
 	}
+	// The cards are collected on the stack (beyond 16, append moves them to the heap),
+	// then copied once to a list of their number.
+	var stack [16]Card
+	built, invalid := stack[:0], []string(nil)
 	e := newEval(sanitize(p), en.cfg, en.newID)
 	for _, r := range rules {
 		for _, dc := range r.apply(e) {
@@ -131,9 +134,10 @@ func (en *Engine) Evaluate(p *fhirmap.Picture) Response {
 			if n := unidentifiedNote(e.p, suggestedDrugs(dc)); n != "" {
 				dc.extra = append(dc.extra, n)
 			}
-			resp.add(r.topic, en.build(r, dc))
+			built, invalid = addCard(built, invalid, r.topic, en.build(r, dc))
 		}
 	}
+	resp := Response{Cards: append(make([]Card, 0, len(built)), built...), Invalid: invalid}
 	slices.SortStableFunc(resp.Cards, func(a, b Card) int { return rank(a.Indicator) - rank(b.Indicator) })
 	if en.cfg.MaxCards > 0 && len(resp.Cards) > en.cfg.MaxCards {
 		resp.Cards = resp.Cards[:en.cfg.MaxCards]
