@@ -1,6 +1,8 @@
 package cards
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"testing"
 )
@@ -21,5 +23,29 @@ func TestRandomUUIDs(t *testing.T) {
 			t.Fatalf("id %q repeated", id)
 		}
 		seen[id] = true
+	}
+}
+
+// TestUUIDStringAsSprintf: uuidString writes what fmt's %x of the five groups wrote, for
+// all-zero, all-one and random bytes.
+func TestUUIDStringAsSprintf(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 8))
+	inputs := [][16]byte{{}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
+	for range 1000 {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		inputs = append(inputs, b)
+	}
+	for _, b := range inputs {
+		want := b
+		want[6] = want[6]&0x0f | 0x40
+		want[8] = want[8]&0x3f | 0x80
+		w := fmt.Sprintf("%x-%x-%x-%x-%x", want[0:4], want[4:6], want[6:8], want[8:10], want[10:16])
+		if got := uuidString(b); got != w {
+			t.Errorf("uuidString(%x) = %s, want %s", b, got, w)
+		}
 	}
 }
