@@ -54,7 +54,7 @@ func Map(in Input) (*Picture, error) {
 	for _, n := range in.Notes {
 		m.note(n.Kind, n.Ref, n.Text)
 	}
-	rc := &received{byRef: map[string]int{}}
+	docs := make([]*fhirjson.Document, 0, len(in.Read)+len(in.Documents))
 	for i, d := range in.Read {
 		if d == nil {
 			continue
@@ -62,7 +62,7 @@ func Map(in Input) (*Picture, error) {
 		if d.ResourceType == "" {
 			return nil, fmt.Errorf("document %d: %w", i, ErrNotResource)
 		}
-		rc.document(d, 0)
+		docs = append(docs, d)
 	}
 	for i, raw := range in.Documents {
 		raw = bytes.TrimSpace(raw)
@@ -76,11 +76,36 @@ func Map(in Input) (*Picture, error) {
 		if d.ResourceType == "" {
 			return nil, fmt.Errorf("document %d: %w", len(in.Read)+i, ErrNotResource)
 		}
+		docs = append(docs, d)
+	}
+	n := 0
+	for _, d := range docs {
+		n += countResources(d, 0)
+	}
+	rc := &received{byRef: make(map[string]int, n), events: make([]int, 0, n), slots: make([]slot, 0, n)}
+	for _, d := range docs {
 		rc.document(d, 0)
 	}
 	m.replay(rc)
 	m.finish()
 	return m.p, nil
+}
+
+// countResources is the number of resources that rc.document records of d.
+func countResources(d *fhirjson.Document, depth int) int {
+	if d.ResourceType != "Bundle" {
+		return 1
+	}
+	if depth >= maxBundleDepth {
+		return 0
+	}
+	n := 0
+	for _, e := range d.Entries {
+		if e.Resource != nil && e.Resource.ResourceType != "" {
+			n += countResources(e.Resource, depth+1)
+		}
+	}
+	return n
 }
 
 // decode decodes a resource into its samply model with the one decoder of nencds.
