@@ -203,3 +203,52 @@ func FuzzCheckShapeStrings(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheckShapeDepth: the nesting limit fails exactly where a byte-by-byte count of the
+// brackets outside strings passes it, indentation of any width included.
+func FuzzCheckShapeDepth(f *testing.F) {
+	f.Add([]byte(`{"a":[1,{"b":"[["}]}`), 2)
+	f.Add([]byte("{\n          [\n                  [ \"x\" ]]}"), 2)
+	f.Fuzz(func(t *testing.T, data []byte, limit int) {
+		if limit < 1 || limit > 8 || shapeByBytes(data, 1<<30) == -2 {
+			return
+		}
+		want := -1
+		depth := 0
+	scan:
+		for i := 0; i < len(data); i++ {
+			switch data[i] {
+			case '{', '[':
+				if depth++; depth > limit {
+					want = i
+					break scan
+				}
+			case '}', ']':
+				depth--
+			case '"':
+				for i++; i < len(data) && data[i] != '"'; i++ {
+					if data[i] == '\\' {
+						i++
+					}
+				}
+			}
+		}
+		err := checkShape(data, Limits{MaxDepth: limit, MaxString: 1 << 30})
+		if (want >= 0) != (err != nil) {
+			t.Fatalf("checkShape(%q, depth %d) = %v; the byte count fails at %d", data, limit, err, want)
+		}
+	})
+}
+
+// BenchmarkCheckShape measures the limits pass of the request decoder on the largest
+// testdata request.
+func BenchmarkCheckShape(b *testing.B) {
+	_, body := largestRequest(b)
+	b.SetBytes(int64(len(body)))
+	l := DefaultLimits()
+	for b.Loop() {
+		if err := checkShape(body, l); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
