@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/nencds/nencds/internal/fhirjson"
 )
 
 // codesCSV is the project's code list, kept in the repository so that the binary embeds
@@ -55,6 +57,13 @@ var (
 	// conceptRows are the rows of each concept, in file order (ByConcept).
 	conceptRows = byConcept(allRows)
 )
+
+// The systems and codes of codes.csv are decoded without an allocation each.
+func init() {
+	for _, c := range codeList {
+		fhirjson.Intern(c.System, c.Code)
+	}
+}
 
 func byConcept(rows []Code) map[string][]Code {
 	m := map[string][]Code{}

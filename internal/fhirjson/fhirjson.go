@@ -25,10 +25,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -64,10 +66,100 @@ var decimal = jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, n *json.Numbe
 	return jsonv2.SkipFunc // null, or a kind the default refuses
 })
 
+// interned are the shared *string values of Intern, by value.
+var interned = map[string]*string{}
+
+// Intern makes the *string fields that decode to one of values share one immutable
+// string: the code systems, codes and units that nearly every resource repeats are then
+// not allocated per resource. Call it only while packages initialise (it is not safe
+// for use during decoding). A decoded *string may therefore be shared: never assign
+// through it.
+func Intern(values ...string) {
+	for _, v := range values {
+		if _, ok := interned[v]; !ok && v != "" {
+			s := v
+			interned[v] = &s
+		}
+	}
+}
+
+func init() {
+	Intern(
+		// code systems and units that FHIR resources repeat
+		"http://loinc.org", "http://snomed.info/sct", "http://unitsofmeasure.org",
+		"http://hl7.org/fhir/sid/icd-10-cm", "http://www.nlm.nih.gov/research/umls/rxnorm",
+		"http://terminology.hl7.org/CodeSystem/observation-category",
+		"http://terminology.hl7.org/CodeSystem/condition-clinical",
+		"http://terminology.hl7.org/CodeSystem/condition-ver-status",
+		"http://terminology.hl7.org/CodeSystem/condition-category",
+		"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+		"http://terminology.hl7.org/CodeSystem/v2-0074",
+		"laboratory", "exam", "imaging", "vital-signs", "survey", "social-history", "procedure",
+		"active", "inactive", "resolved", "remission", "recurrence", "relapse", "confirmed",
+		"provisional", "unconfirmed", "refuted", "entered-in-error", "problem-list-item",
+		"encounter-diagnosis", "RAD", "PAT", "LAB", "H", "HH", "L", "LL", "N", "A",
+		"%", "ng/mL", "ng/L", "pg/mL", "U/L", "[IU]/L", "mg/dL", "g/dL", "mg/L", "umol/L",
+		"mmol/L", "nmol/L", "pmol/L", "mg/(24.h)", "umol/(24.h)", "mg/g{creat}", "10*3/uL",
+		"10*9/L", "/2.mm2", "{score}", "1", "mL/min/{1.73_m2}", "d", "wk", "mo", "a",
+	)
+}
+
+// text decodes a JSON string into a *string field, sharing an interned value (Intern);
+// other kinds take the default path (null: nil; anything else: an error).
+var text = jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, p **string) error {
+	if dec.PeekKind() != '"' {
+		return jsonv2.SkipFunc
+	}
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	b := v[1 : len(v)-1]
+	if bytes.IndexByte(b, '\\') >= 0 {
+		u, err := jsontext.AppendUnquote(nil, v)
+		if err != nil {
+			return err
+		}
+		s := string(u)
+		*p = &s
+		return nil
+	}
+	*p = shared(b)
+	return nil
+})
+
+// recent holds the *string values decoded lately, by a hash of their text: a subject
+// reference, a display or a date that the resources of one record repeat is then
+// allocated once. Entries are immutable and replaced whole (atomically), so that
+// concurrent decodings may share them; a value is used only when its text is equal.
+var (
+	recent     [1024]atomic.Pointer[string]
+	recentSeed = maphash.MakeSeed()
+)
+
+// shared returns a *string holding b: an interned one (Intern), a recent one with the
+// same text, or a new one (then kept in recent).
+func shared(b []byte) *string {
+	if s, ok := interned[string(b)]; ok {
+		return s
+	}
+	if len(b) < 2 || len(b) > 256 {
+		s := string(b)
+		return &s
+	}
+	slot := &recent[maphash.Bytes(recentSeed, b)%uint64(len(recent))]
+	if p := slot.Load(); p != nil && *p == string(b) {
+		return p
+	}
+	s := string(b)
+	slot.Store(&s)
+	return &s
+}
+
 // options are the decoding options of the package (the library's defaults are the rest:
 // exact names, no duplicate names, valid UTF-8). Built once: the library caches its
 // per-type decoders in them.
-var options = jsonv2.WithUnmarshalers(decimal)
+var options = jsonv2.WithUnmarshalers(jsonv2.JoinUnmarshalers(decimal, text))
 
 // Unmarshal decodes the JSON value data into v with the options of the package. A
 // json.RawMessage in v is a copy (see UnmarshalInPlace).
@@ -87,7 +179,7 @@ func UnmarshalInPlace(data []byte, v any) error {
 		*m = inPlace(data, dec, val)
 		return nil
 	})
-	return jsonv2.Unmarshal(data, v, jsonv2.WithUnmarshalers(jsonv2.JoinUnmarshalers(decimal, raw)))
+	return jsonv2.Unmarshal(data, v, jsonv2.WithUnmarshalers(jsonv2.JoinUnmarshalers(decimal, text, raw)))
 }
 
 // inPlace returns val, just read by dec from data, as the sub-slice of data it was read
