@@ -51,7 +51,8 @@ func BenchmarkHandler(b *testing.B) {
 		req.Header.Set("Authorization", "Bearer good")
 		req.Header.Set("Content-Type", "application/json")
 		out.Reset()
-		w := &httptest.ResponseRecorder{HeaderMap: make(http.Header), Body: out, Code: http.StatusOK}
+		w := httptest.NewRecorder()
+		w.Body = out
 		h.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {
 			b.Fatalf("status %d: %s", w.Code, w.Body)
