@@ -75,6 +75,7 @@ type options struct {
 	Rounds      int
 	MemProfile  string
 	Version     bool
+	DB          string
 }
 
 func parseFlags(args []string, out io.Writer) (*options, error) {
@@ -93,6 +94,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.DurationVar(&o.Fallback, "fallback", 0, "with -spawn: strip the prefetch and serve it from a fake FHIR server that waits this long per query")
 	fs.StringVar(&o.Auth, "authorization", "", "Authorization header value to send (a client JWT for a non-dev server)")
 	fs.IntVar(&o.Rounds, "rounds", 3, "alternate nencds and the floor this many times, each for d/rounds, so that a change of background load hits both alike")
+	fs.StringVar(&o.DB, "db", "sqlite", "with -spawn: the store of issued cards, wired as cmd/nencds wires it (card queue, suppression of 30 days): `sqlite` (a new file in a temporary directory, as nencds -dev keeps its own), `sqlite:PATH`, or `memory`")
 	fs.StringVar(&o.MemProfile, "memprofile", "", "with -spawn: write a heap profile (go tool pprof) to this file at the end")
 	fs.BoolVar(&o.Version, "version", false, cli.VersionUsage)
 	fs.BoolVar(&o.Telemetry, "telemetry", true, "with -spawn: wire hooks/telemetry in (OTEL_* environment; spans recorded even without an exporter)")
@@ -143,7 +145,7 @@ func realMain(ctx context.Context, args []string, out io.Writer) error {
 				return err
 			}
 		}
-		base, stopServer, err := spawn(o.Telemetry)
+		base, stopServer, err := spawn(o.Telemetry, o.DB)
 		if err != nil {
 			return err
 		}
@@ -530,10 +532,10 @@ func report(out io.Writer, results []*result, o *options) {
 	}
 	if len(results) == 2 {
 		f := results[1]
-		fmt.Fprintf(out, "throughput nencds/floor: %.2f (target >= 0.50)\n", n.rps()/f.rps())
+		fmt.Fprintf(out, "throughput nencds/floor: %.2f (target >= 0.70)\n", n.rps()/f.rps())
 		fmt.Fprintf(out, "p50 nencds/floor: %.2f\n", ratio(n.lat.quantile(0.5), f.lat.quantile(0.5)))
 	}
-	fmt.Fprintf(out, "p99/p50 nencds: %.2f (target <= 5 at -c 8)\n", ratio(n.lat.quantile(0.99), n.lat.quantile(0.50)))
+	fmt.Fprintf(out, "p99/p50 nencds: %.2f (target <= 4 at -c 8)\n", ratio(n.lat.quantile(0.99), n.lat.quantile(0.50)))
 	if o.Fallback > 0 {
 		fmt.Fprintf(out, "p50 nencds / one FHIR query (%s): %.2f (target < 2: queries in parallel)\n", o.Fallback, ratio(n.lat.quantile(0.5), o.Fallback))
 		fmt.Fprintf(out, "p99 nencds / one FHIR query (%s): %.2f (one page per key here; next links of one key are read in sequence)\n", o.Fallback, ratio(n.lat.quantile(0.99), o.Fallback))
