@@ -128,7 +128,7 @@ func morphDifferentiation(concept string) Differentiation {
 // (nenPrimary, diagnosisOf, addDiagnosis). Any other Condition is not part of the
 // picture.
 func (m *mapper) condition(r rawRes) {
-	c, err := decode[fhir.Condition](r)
+	c, err := decode[condition](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return
@@ -160,7 +160,7 @@ func (m *mapper) condition(r rawRes) {
 
 // conditionFact checks the verification status (entered-in-error and refuted are
 // skipped with a note that does not quote them) and reads the statuses and dates.
-func (m *mapper) conditionFact(r rawRes, c fhir.Condition) (ConditionFact, bool) {
+func (m *mapper) conditionFact(r rawRes, c condition) (ConditionFact, bool) {
 	verification := firstCode(c.VerificationStatus)
 	switch verification {
 	case "entered-in-error":
@@ -194,7 +194,7 @@ func (m *mapper) conditionFact(r rawRes, c fhir.Condition) (ConditionFact, bool)
 // secondary records a secondary (metastatic) site condition; it reports whether c is
 // one. An mCODE secondary cancer condition is one whatever its code (its code may be
 // any descendant of 128462008).
-func (m *mapper) secondary(r rawRes, c fhir.Condition, codes []matched, fact ConditionFact) bool {
+func (m *mapper) secondary(r rawRes, c condition, codes []matched, fact ConditionFact) bool {
 	if isMCODESecondary(c) && !hasSecondaryConcept(codes) {
 		fact.Codes = allCodings(c.Code)
 		m.p.Secondaries = append(m.p.Secondaries, Secondary{ConditionFact: fact, Location: secondaryFromBodySite(c.BodySite, SecUnspecified)})
@@ -236,7 +236,7 @@ func (m *mapper) carcinoidSyndrome(codes []matched, fact ConditionFact) bool {
 // or any other cancer code (e.g. ICD-10-CM C25.0, a SNOMED CT site-specific cancer)
 // with a NEN morphology in the mCODE extension (the morphology is authoritative for
 // the histology).
-func nenPrimary(c fhir.Condition, codes []matched, morph *matched) *matched {
+func nenPrimary(c condition, codes []matched, morph *matched) *matched {
 	for i, mc := range codes {
 		con := mc.Code.Concept
 		if strings.HasPrefix(con, "nen-") || con == "pnet" || con == "nec-any-site" || con == "benign-carcinoid" || con == "sclc-lung" || isMorphConcept(con) {
@@ -263,7 +263,7 @@ func nenPrimary(c fhir.Condition, codes []matched, morph *matched) *matched {
 
 // diagnosisOf builds the Diagnosis of a NEN primary: its concept, site and
 // differentiation from the code, refined by the morphology extension and bodySite.
-func (m *mapper) diagnosisOf(r rawRes, c fhir.Condition, fact ConditionFact, primary, morph *matched) Diagnosis {
+func (m *mapper) diagnosisOf(r rawRes, c condition, fact ConditionFact, primary, morph *matched) Diagnosis {
 	d := Diagnosis{ConditionFact: fact, Concept: primary.Code.Concept}
 	if morph != nil && (primary.Code.Concept == "malignant-neoplasm" || primary.Code.Concept == "lung-primary" || primary.Code.Concept == morph.Code.Concept) {
 		d.Concept = morph.Code.Concept // the generic cancer code says less than its morphology
@@ -350,7 +350,7 @@ func (m *mapper) addDiagnosis(d Diagnosis, primary, morph *matched) {
 
 // conditionWords are the words of a Condition that may state its resectability: the
 // code text and displays, the stage summaries and the notes.
-func conditionWords(c fhir.Condition) string {
+func conditionWords(c condition) string {
 	w := ccWords(c.Code)
 	for _, st := range c.Stage {
 		w += " " + ccWords(st.Summary)
@@ -363,7 +363,7 @@ func conditionWords(c fhir.Condition) string {
 
 // relatedConditions are the Conditions that c names in the condition-related extension
 // (or mCODE's related-primary-cancer-condition): a metastasis names its primary.
-func relatedConditions(c fhir.Condition) []string {
+func relatedConditions(c condition) []string {
 	var out []string
 	for _, ext := range c.Extension {
 		if (ext.Url == ConditionRelatedURL || strings.Contains(ext.Url, "related-primary-cancer-condition")) && ext.ValueReference != nil {
@@ -388,7 +388,7 @@ func joinCaveat(have, add string) string {
 
 // isMCODESecondary reports an mCODE secondary cancer condition: its profile, or the
 // related-primary-cancer-condition extension that only secondaries carry.
-func isMCODESecondary(c fhir.Condition) bool {
+func isMCODESecondary(c condition) bool {
 	if c.Meta != nil {
 		for _, p := range c.Meta.Profile {
 			if strings.Contains(p, "secondary-cancer-condition") {
@@ -428,7 +428,7 @@ func firstCode(cc *fhir.CodeableConcept) string {
 
 // morphologyOf reads the ICD-O-3 morphology of the mCODE histology-morphology-behavior
 // extension.
-func morphologyOf(c fhir.Condition) *matched {
+func morphologyOf(c condition) *matched {
 	for _, ext := range c.Extension {
 		if ext.Url != MorphologyExtensionURL || ext.ValueCodeableConcept == nil {
 			continue

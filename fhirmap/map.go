@@ -222,6 +222,15 @@ func docStatus(d *fhirjson.Document) string {
 	return strings.TrimSpace(*d.Status)
 }
 
+// badStatus notes and reports a resource whose status element is not a string (the
+// readers that decode no status check it here; samply's models refused such a resource).
+func (m *mapper) badStatus(r rawRes) bool {
+	if r.doc.BadStatus {
+		m.note(NoteRejected, r.ref, r.doc.ResourceType+" skipped: its status is not a code")
+	}
+	return r.doc.BadStatus
+}
+
 // unreadable records a resource that the library could not decode.
 func (m *mapper) unreadable(r rawRes, err error) {
 	m.note(NoteRejected, r.ref, r.doc.ResourceType+" could not be read ("+jsonProblem(err)+"); skipped")

@@ -894,6 +894,21 @@ func TestStatusOfWrongTypeIsANote(t *testing.T) {
 			t.Errorf("status %s: Ki-67 %v, notes %+v; want no Ki-67 and one rejection note", status, p.Ki67, p.Notes)
 		}
 	}
+	// The same for the other readers that check the raw status themselves.
+	for _, doc := range []string{
+		`{"resourceType":"Procedure","id":"x","status":7,"subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"80146002"}]}}`,
+		`{"resourceType":"ServiceRequest","id":"x","status":true,"intent":"order","subject":{"reference":"Patient/p1"},"code":{"text":"CT"}}`,
+		`{"resourceType":"Task","id":"x","status":["requested"],"intent":"order","for":{"reference":"Patient/p1"},"code":{"text":"CgA"}}`,
+		`{"resourceType":"DiagnosticReport","id":"x","status":1,"subject":{"reference":"Patient/p1"},"code":{"text":"CT"}}`,
+	} {
+		p, err := Map(Input{PatientID: pid, At: testAt, Documents: []json.RawMessage{json.RawMessage(doc)}})
+		if err != nil {
+			t.Fatalf("Map: %v", err)
+		}
+		if len(p.Notes) != 1 || p.Notes[0].Kind != NoteRejected || !strings.Contains(p.Notes[0].Text, "status is not a code") || len(p.OpenOrders) != 0 || len(p.Procedures) != 0 {
+			t.Errorf("%s: notes %+v, open orders %d, procedures %d; want one rejection note and nothing read", doc, p.Notes, len(p.OpenOrders), len(p.Procedures))
+		}
+	}
 }
 
 // TestOwnership: a resource belongs to the patient only through a literal Patient/<id>

@@ -51,3 +51,51 @@ type diagnosticReport struct {
 	Conclusion        *string                `json:"conclusion,omitempty"`
 	ConclusionCode    []fhir.CodeableConcept `json:"conclusionCode,omitempty"`
 }
+
+// condition is the part of a Condition that fhirmap reads.
+type condition struct {
+	Meta               *fhir.Meta             `json:"meta,omitempty"`
+	Extension          []fhir.Extension       `json:"extension,omitempty"`
+	ClinicalStatus     *fhir.CodeableConcept  `json:"clinicalStatus,omitempty"`
+	VerificationStatus *fhir.CodeableConcept  `json:"verificationStatus,omitempty"`
+	Category           []fhir.CodeableConcept `json:"category,omitempty"`
+	Code               *fhir.CodeableConcept  `json:"code,omitempty"`
+	BodySite           []fhir.CodeableConcept `json:"bodySite,omitempty"`
+	Subject            fhir.Reference         `json:"subject"`
+	OnsetDateTime      *string                `json:"onsetDateTime,omitempty"`
+	OnsetPeriod        *fhir.Period           `json:"onsetPeriod,omitempty"`
+	AbatementDateTime  *string                `json:"abatementDateTime,omitempty"`
+	AbatementPeriod    *fhir.Period           `json:"abatementPeriod,omitempty"`
+	RecordedDate       *string                `json:"recordedDate,omitempty"`
+	Stage              []fhir.ConditionStage  `json:"stage,omitempty"`
+	Note               []fhir.Annotation      `json:"note,omitempty"`
+}
+
+// procedure is the part of a Procedure that fhirmap reads.
+type procedure struct {
+	Code              *fhir.CodeableConcept  `json:"code,omitempty"`
+	Subject           fhir.Reference         `json:"subject"`
+	PerformedDateTime *string                `json:"performedDateTime,omitempty"`
+	PerformedPeriod   *fhir.Period           `json:"performedPeriod,omitempty"`
+	ReasonReference   []fhir.Reference       `json:"reasonReference,omitempty"`
+	BodySite          []fhir.CodeableConcept `json:"bodySite,omitempty"`
+	UsedCode          []fhir.CodeableConcept `json:"usedCode,omitempty"`
+}
+
+// serviceRequest is the part of a ServiceRequest that fhirmap reads.
+type serviceRequest struct {
+	Code               *fhir.CodeableConcept `json:"code,omitempty"`
+	Subject            fhir.Reference        `json:"subject"`
+	OccurrenceDateTime *string               `json:"occurrenceDateTime,omitempty"`
+	OccurrencePeriod   *fhir.Period          `json:"occurrencePeriod,omitempty"`
+	AuthoredOn         *string               `json:"authoredOn,omitempty"`
+}
+
+// task is the part of a Task that fhirmap reads.
+type task struct {
+	Code            *fhir.CodeableConcept `json:"code,omitempty"`
+	Description     *string               `json:"description,omitempty"`
+	For             *fhir.Reference       `json:"for,omitempty"`
+	ExecutionPeriod *fhir.Period          `json:"executionPeriod,omitempty"`
+	AuthoredOn      *string               `json:"authoredOn,omitempty"`
+}

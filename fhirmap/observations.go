@@ -94,11 +94,9 @@ func (m *mapper) resultStatus(r rawRes) (caveat string, ok bool) {
 	case "cancelled":
 		m.note(NoteSkipped, r.ref, r.doc.ResourceType+" skipped: cancelled")
 	case "":
-		if r.doc.BadStatus {
-			m.note(NoteRejected, r.ref, r.doc.ResourceType+" skipped: its status is not a code")
-			break
+		if !m.badStatus(r) {
+			m.note(NoteRejected, r.ref, r.doc.ResourceType+" skipped: it has no status")
 		}
-		m.note(NoteRejected, r.ref, r.doc.ResourceType+" skipped: it has no status")
 	default:
 		m.note(NoteSkipped, r.ref, r.doc.ResourceType+" skipped: status "+strconv.Quote(st)+" is not a usable result")
 	}

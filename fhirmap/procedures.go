@@ -122,7 +122,7 @@ func resectionMatchedBy(cc *fhir.CodeableConcept) string {
 }
 
 func (m *mapper) procedure(r rawRes) {
-	pr, err := decode[fhir.Procedure](r)
+	pr, err := decode[procedure](r)
 	if err != nil {
 		m.unreadable(r, err)
 		return
@@ -135,6 +135,9 @@ func (m *mapper) procedure(r rawRes) {
 		return
 	}
 	if !m.subjectOK(r, pr.Subject.Reference) {
+		return
+	}
+	if m.badStatus(r) {
 		return
 	}
 	st := r.status()
@@ -192,9 +195,12 @@ func allCodings(cc *fhir.CodeableConcept) []Coding {
 }
 
 func (m *mapper) serviceRequest(r rawRes) {
-	sr, err := decode[fhir.ServiceRequest](r)
+	sr, err := decode[serviceRequest](r)
 	if err != nil {
 		m.unreadable(r, err)
+		return
+	}
+	if m.badStatus(r) {
 		return
 	}
 	st := r.status()
@@ -213,9 +219,12 @@ func (m *mapper) serviceRequest(r rawRes) {
 }
 
 func (m *mapper) task(r rawRes) {
-	t, err := decode[fhir.Task](r)
+	t, err := decode[task](r)
 	if err != nil {
 		m.unreadable(r, err)
+		return
+	}
+	if m.badStatus(r) {
 		return
 	}
 	st := r.status()
