@@ -117,7 +117,8 @@ func keyDigest[S ~string | ~[]byte](buf *[]byte, parts ...S) digest {
 	return sha256.Sum256(b)
 }
 
-// memRef is where a record lives in a memArena.
+// memRef is where a record lives in a memArena. A record is shorter than 4 GiB: the
+// strings it holds are codes, uuids and a userComment that hooks caps at 4 KiB.
 type memRef struct {
 	chunk  uint64
 	off, n uint32
