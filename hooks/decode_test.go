@@ -1,16 +1,18 @@
 package hooks
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"unsafe"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nencds/nencds/internal/fhirjson"
 )
 
 // decodeSeeds are the testdata requests and odd shapes.
@@ -46,15 +48,6 @@ func decodeSeeds(tb testing.TB) [][]byte {
 	return seeds
 }
 
-// within reports whether sub is a sub-slice of data.
-func within(sub, data []byte) bool {
-	if len(sub) == 0 || len(data) == 0 {
-		return false
-	}
-	s, d := uintptr(unsafe.Pointer(&sub[0])), uintptr(unsafe.Pointer(&data[0]))
-	return s >= d && s+uintptr(len(sub)) <= d+uintptr(len(data))
-}
-
 // checkDecode checks DecodeRequest against the decoder library's own reading (which
 // copies raw values): the same request or both an error, and context and prefetch read in
 // place.
@@ -77,28 +70,18 @@ func checkDecode(t *testing.T, data []byte) {
 	}
 	// The library reads json.RawMessage as written, leading space included; DecodeRequest
 	// as the value alone.
-	trim := cmp.Transformer("trim", func(m json.RawMessage) string { return string(jsonv2TrimSpace(m)) })
+	trim := cmp.Transformer("trim", func(m json.RawMessage) string { return string(bytes.TrimSpace(m)) })
 	if diff := cmp.Diff(want, *got, trim); diff != "" {
 		t.Fatalf("DecodeRequest(%q) (-library +DecodeRequest):\n%s", data, diff)
 	}
 	for key, v := range got.Prefetch {
-		if !within(v, data) {
+		if !fhirjson.Within(v, data) {
 			t.Fatalf("DecodeRequest(%q): prefetch %q is a copy", data, key)
 		}
 	}
-	if len(got.Context) > 0 && !within(got.Context, data) {
+	if len(got.Context) > 0 && !fhirjson.Within(got.Context, data) {
 		t.Fatalf("DecodeRequest(%q): context is a copy", data)
 	}
-}
-
-func jsonv2TrimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 func TestDecodeRequestAgreesWithTheLibrary(t *testing.T) {

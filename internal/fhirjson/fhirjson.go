@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -191,6 +192,16 @@ func inPlace(data []byte, dec *jsontext.Decoder, val jsontext.Value) json.RawMes
 		return json.RawMessage(bytes.Clone(val)) // not read from data as is: keep a copy
 	}
 	return json.RawMessage(data[start:end:end])
+}
+
+// Within reports whether sub is a part of data's memory (a sub-slice of it, not a copy):
+// what UnmarshalInPlace and ReadDocument promise of the raw values they return.
+func Within(sub, data []byte) bool {
+	if len(sub) == 0 || len(data) == 0 {
+		return false
+	}
+	s, d := uintptr(unsafe.Pointer(unsafe.SliceData(sub))), uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	return s >= d && s+uintptr(len(sub)) <= d+uintptr(len(data))
 }
 
 // Valid reports whether data is exactly one JSON value that the package would read:
