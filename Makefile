@@ -7,6 +7,8 @@ C         ?= 8
 D         ?= 60s
 FALLBACK  ?= 50ms
 ROUNDS    ?= 3
+# The store of the spawned server: sqlite (a temporary file, as nencds -dev), sqlite:PATH or memory.
+DB        ?= sqlite
 COUNT     ?= 1
 # The ~50-resource request of the throughput target; 'testdata/requests/*.json' for all.
 REQUESTS  ?= testdata/requests/perf-50-resources.json
@@ -44,8 +46,8 @@ profile: ## CPU profile of the whole handler with the largest request; prints th
 golden: ## refresh the golden files (then review the diff; on a clean tree it changes nothing)
 	$(GO) test $(PKGS) -update
 
-load: ## nencds (in process, dev mode, telemetry on) vs the floor in ROUNDS alternations: C clients, D each, REQUESTS
-	$(GO) run ./cmd/nencds-load -spawn -c $(C) -d $(D) -rounds $(ROUNDS) -requests '$(REQUESTS)'
+load: ## nencds (in process, dev mode, telemetry on, store DB) vs the floor in ROUNDS alternations: C clients, D each, REQUESTS
+	$(GO) run ./cmd/nencds-load -spawn -db $(DB) -c $(C) -d $(D) -rounds $(ROUNDS) -requests '$(REQUESTS)'
 
 load-fallback: ## every prefetch key fetched from a fake FHIR server waiting FALLBACK per query; p50 / one query
 	$(GO) run ./cmd/nencds-load -spawn -fallback $(FALLBACK) -c $(C) -d $(D) -rounds 1 -floor=false -requests '$(REQUESTS)'
