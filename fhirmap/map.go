@@ -48,7 +48,7 @@ const maxBundleDepth = 3
 // Each document is read once (fhirjson.ReadDocument: its envelope, and each entry's type,
 // id and raw status, which the reader checks itself because samply's models fill a missing
 // required status with the first code of the value set); then each resource mapped is
-// decoded once into its samply model.
+// decoded once into its model (models.go, or samply's).
 func Map(in Input) (*Picture, error) {
 	m := newMapper(in)
 	for _, n := range in.Notes {
@@ -108,7 +108,8 @@ func countResources(d *fhirjson.Document, depth int) int {
 	return n
 }
 
-// decode decodes a resource into its samply model with the one decoder of nencds.
+// decode decodes a resource into its model (models.go, or samply's) with the one decoder
+// of nencds.
 func decode[T any](r rawRes) (T, error) {
 	var v T
 	err := fhirjson.Unmarshal(r.doc.Raw, &v)

@@ -8,10 +8,11 @@
 // and §3; the codes live in the embedded value sets (see valuesets.go).
 //
 // How it reads (map.go): each document is a Bundle of any type (entries read one by one,
-// nested Bundles too) or a single resource. Every entry is decoded once with
-// github.com/samply/golang-fhir-models after a small peek at its resourceType and raw
-// status, because the library fills a missing required status with the first code of
-// its value set. Codes are matched by system and code (codes.csv), never by display;
+// nested Bundles too) or a single resource, read once by internal/fhirjson (its envelope,
+// and each entry's resourceType, id and raw status: samply's models would fill a missing
+// required status with the first code of its value set). Each resource mapped is then
+// decoded once, into a model of the elements read (models.go) or, for medication records,
+// Medications and the Patient, into github.com/samply/golang-fhir-models. Codes are matched by system and code (codes.csv), never by display;
 // rows still "unverified" are used only with a caveat (or, for drugs, not at all: the
 // name in the text is the fallback). The files follow the resources: conditions.go
 // (diagnoses, secondaries, carcinoid syndrome, age), observations.go (Ki-67 and the
