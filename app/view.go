@@ -309,7 +309,7 @@ func facts(p *fhirmap.Picture, prefix string) []fact {
 		if m.Elevated == "yes" {
 			v += " (elevated)"
 		}
-		add(m.Source, markerName(m.Kind), v)
+		add(m.Source, cards.MarkerLabel(m.Kind), v)
 	}
 	for _, l := range p.LVEF {
 		add(l.Source, "LVEF", num(l.Percent)+" %")
@@ -342,18 +342,6 @@ func facts(p *fhirmap.Picture, prefix string) []fact {
 	}
 	slices.SortStableFunc(out, func(a, b fact) int { return b.when.Compare(a.when) })
 	return out
-}
-
-func markerName(k fhirmap.MarkerKind) string {
-	switch k {
-	case fhirmap.MarkerCgA:
-		return "Chromogranin A"
-	case fhirmap.Marker5HIAAUrine:
-		return "5-HIAA (urine)"
-	case fhirmap.Marker5HIAAPlasma:
-		return "5-HIAA (plasma)"
-	}
-	return string(k)
 }
 
 func firstNonEmpty(s ...string) string {

@@ -241,10 +241,12 @@ func markerFact(m fhirmap.Marker) fact {
 	if m.Elevated == "yes" {
 		v += ", elevated"
 	}
-	return fact{markerLabel(m.Kind), strings.TrimSpace(v), m.Source}
+	return fact{MarkerLabel(m.Kind), strings.TrimSpace(v), m.Source}
 }
 
-func markerLabel(k fhirmap.MarkerKind) string {
+// MarkerLabel is the name of a tumour marker as the cards write it ("5-HIAA (24 h urine)");
+// the SMART app uses the same words.
+func MarkerLabel(k fhirmap.MarkerKind) string {
 	switch k {
 	case fhirmap.MarkerCgA:
 		return "Chromogranin A"
