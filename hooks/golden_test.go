@@ -62,6 +62,47 @@ func checkWire(t *testing.T, body []byte) {
 // time of its golden test (RFC 3339). Only this harness reads it; the server ignores it.
 const goldenAtExtension = "nencds-test-at"
 
+// fixtureAt is the evaluation time of a testdata request: its goldenAtExtension, else
+// goldenAt.
+func fixtureAt(t testing.TB, body []byte) time.Time {
+	t.Helper()
+	var req struct {
+		Extension map[string]json.RawMessage `json:"extension"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		t.Fatal(err)
+	}
+	raw, ok := req.Extension[goldenAtExtension]
+	if !ok {
+		return goldenAt
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatalf("extension %s: %v", goldenAtExtension, err)
+	}
+	at, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatalf("extension %s: %v", goldenAtExtension, err)
+	}
+	return at
+}
+
+// fixtureService is the service that answers the hook of a testdata request.
+func fixtureService(t testing.TB, body []byte) Service {
+	t.Helper()
+	var head struct {
+		Hook string `json:"hook"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		t.Fatal(err)
+	}
+	svc, ok := ServiceForHook(head.Hook)
+	if !ok {
+		t.Fatalf("no service for hook %q", head.Hook)
+	}
+	return svc
+}
+
 // TestGolden runs every testdata/requests/*.json through the whole HTTP handler (the
 // service of the request's hook: patient-view, order-select, order-sign) and
 // compares the normalised answer with testdata/responses/<same name> (-update rewrites).
@@ -82,31 +123,8 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			at := goldenAt
-			var ext struct {
-				Extension map[string]json.RawMessage `json:"extension"`
-			}
-			if json.Unmarshal(body, &ext) == nil {
-				if raw, ok := ext.Extension[goldenAtExtension]; ok {
-					var s string
-					if err := json.Unmarshal(raw, &s); err != nil {
-						t.Fatalf("extension %s: %v", goldenAtExtension, err)
-					}
-					if at, err = time.Parse(time.RFC3339, s); err != nil {
-						t.Fatalf("extension %s: %v", goldenAtExtension, err)
-					}
-				}
-			}
-			var head struct {
-				Hook string `json:"hook"`
-			}
-			if err := json.Unmarshal(body, &head); err != nil {
-				t.Fatal(err)
-			}
-			svc, ok := ServiceForHook(head.Hook)
-			if !ok {
-				t.Fatalf("no service for hook %q", head.Hook)
-			}
+			at := fixtureAt(t, body)
+			svc := fixtureService(t, body)
 			o := testOptions(t, &fakeAuth{}, nil)
 			o.Evaluator.Now = func() time.Time { return at }
 			s := newTestServer(t, o)

@@ -40,19 +40,10 @@ func TestMetamorphicOlderResolvedTumour(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			at := goldenAt
+			at := fixtureAt(t, body)
 			var req map[string]json.RawMessage
 			if err := json.Unmarshal(body, &req); err != nil {
 				t.Fatal(err)
-			}
-			var ext map[string]string
-			if raw, ok := req["extension"]; ok {
-				_ = json.Unmarshal(raw, &ext)
-				if s, ok := ext[goldenAtExtension]; ok {
-					if at, err = time.Parse(time.RFC3339, s); err != nil {
-						t.Fatal(err)
-					}
-				}
 			}
 			withHistory, ok := addOldTumour(t, req)
 			if !ok {
@@ -115,16 +106,7 @@ func evaluateAt(t *testing.T, body []byte, at time.Time) cards.Response {
 	o := testOptions(t, &fakeAuth{}, nil)
 	o.Evaluator.Now = func() time.Time { return at }
 	s := newTestServer(t, o)
-	var head struct {
-		Hook string `json:"hook"`
-	}
-	if err := json.Unmarshal(body, &head); err != nil {
-		t.Fatal(err)
-	}
-	svc, ok := ServiceForHook(head.Hook)
-	if !ok {
-		t.Fatalf("no service for hook %q", head.Hook)
-	}
+	svc := fixtureService(t, body)
 	w := do(s.Handler(), http.MethodPost, "/cds-services/"+svc.ID, body, nil)
 	if w.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", w.Code, w.Body)

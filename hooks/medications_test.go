@@ -429,18 +429,12 @@ func TestMedicationSourcesMetamorphic(t *testing.T) {
 			t.Fatal(err)
 		}
 		var req struct {
-			Context   struct{ PatientID string } `json:"context"`
-			Extension map[string]string          `json:"extension"`
+			Context struct{ PatientID string } `json:"context"`
 		}
 		if err := json.Unmarshal(b, &req); err != nil {
 			t.Fatal(err)
 		}
-		at := goldenAt
-		if s, ok := req.Extension[goldenAtExtension]; ok {
-			if at, err = time.Parse(time.RFC3339, s); err != nil {
-				t.Fatal(err)
-			}
-		}
+		at := fixtureAt(t, b)
 		prefetchOf := func() map[string]any {
 			var m map[string]any
 			if err := json.Unmarshal(b, &m); err != nil {

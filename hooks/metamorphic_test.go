@@ -95,24 +95,12 @@ func metaFixtures(t *testing.T) []metaFixture {
 			t.Fatal(err)
 		}
 		var req struct {
-			Hook      string                     `json:"hook"`
-			Context   struct{ PatientID string } `json:"context"`
-			Extension map[string]string          `json:"extension"`
+			Context struct{ PatientID string } `json:"context"`
 		}
 		if err := json.Unmarshal(body, &req); err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
-		at := goldenAt
-		if s, ok := req.Extension[goldenAtExtension]; ok {
-			if at, err = time.Parse(time.RFC3339, s); err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-		}
-		svc, ok := ServiceForHook(req.Hook)
-		if !ok {
-			t.Fatalf("%s: no service for hook %q", file, req.Hook)
-		}
-		out = append(out, metaFixture{strings.TrimSuffix(filepath.Base(file), ".json"), body, at, req.Context.PatientID, svc.ID})
+		out = append(out, metaFixture{strings.TrimSuffix(filepath.Base(file), ".json"), body, fixtureAt(t, body), req.Context.PatientID, fixtureService(t, body).ID})
 	}
 	return out
 }
