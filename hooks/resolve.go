@@ -149,11 +149,7 @@ func (r *Resolver) Resolve(ctx context.Context, req *Request, client auth.Client
 	for _, key := range PrefetchKeys {
 		res.Documents = append(res.Documents, perKey[key]...)
 	}
-	var medDocs []*fhirjson.Document
-	for _, key := range []string{KeyMedicationRequests, KeyMedicationStatements, KeyMedicationAdministrations} {
-		medDocs = append(medDocs, perKey[key]...)
-	}
-	r.readMedications(ctx, req, client, res, medDocs)
+	r.readMedications(ctx, req, client, res)
 	return res, nil
 }
 
@@ -167,19 +163,15 @@ func (r *Resolver) timeout() time.Duration {
 // medicationStageKey labels the Medication reads in the fetch stage.
 const medicationStageKey = "medications"
 
-// readMedications reads from fhirServer the Medications that the records of medDocs (the
-// documents of the medication keys) reference and no document of res holds
-// (fhirmap.UnresolvedMedications), and adds each one read to res.Documents. Nothing is read without a fhirServer the policy allows; a
+// readMedications reads from fhirServer the Medications that the medication records of
+// res.Documents reference and no document of res holds (fhirmap.UnresolvedMedications: one
+// walk over the documents already read, decoding only the medication records' references),
+// and adds each one read to res.Documents. Nothing is read without a fhirServer the policy allows; a
 // reference to another server is not followed; ids are read once, at most
 // MaxMedicationReads of them. A failure is a note: the record then stays unidentified
 // (fhirmap notes it, and the cards that suggest a drug warn).
-func (r *Resolver) readMedications(ctx context.Context, req *Request, client auth.Client, res *Resolution, medDocs []*fhirjson.Document) {
+func (r *Resolver) readMedications(ctx context.Context, req *Request, client auth.Client, res *Resolution) {
 	if req.FHIRServer == "" || r.FHIR == nil {
-		return
-	}
-	// The medication keys first (cheap, and mostly nothing); then every document, as
-	// a Medication may come in any key's Bundle.
-	if len(fhirmap.UnresolvedMedications(medDocs)) == 0 {
 		return
 	}
 	refs := fhirmap.UnresolvedMedications(res.Documents)
