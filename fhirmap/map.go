@@ -168,9 +168,21 @@ func refOf(typ, id, fullURL string) string {
 	return ""
 }
 
+// hasStatus are the resource types read whose R4 definition has a status element.
+var hasStatus = map[string]bool{
+	"Observation": true, "DiagnosticReport": true, "MedicationRequest": true, "MedicationStatement": true,
+	"MedicationAdministration": true, "Medication": true, "Procedure": true, "ServiceRequest": true, "Task": true,
+}
+
 // resource dispatches one resource by type. Resources of other types are ignored.
 func (m *mapper) resource(d *fhirjson.Document, fullURL string) {
 	r := rawRes{doc: d, ref: refOf(d.ResourceType, d.ID, fullURL)}
+	if d.BadStatus && hasStatus[d.ResourceType] {
+		// A status that is not a string (the readers check the raw status, and samply's
+		// models would refuse the resource): refused with a note, whatever the reader.
+		m.note(NoteRejected, r.ref, d.ResourceType+" skipped: its status is not a code")
+		return
+	}
 	switch d.ResourceType {
 	case "Patient":
 		m.patient(r)
@@ -221,15 +233,6 @@ func docStatus(d *fhirjson.Document) string {
 		return ""
 	}
 	return strings.TrimSpace(*d.Status)
-}
-
-// badStatus notes and reports a resource whose status element is not a string (the
-// readers that decode no status check it here; samply's models refused such a resource).
-func (m *mapper) badStatus(r rawRes) bool {
-	if r.doc.BadStatus {
-		m.note(NoteRejected, r.ref, r.doc.ResourceType+" skipped: its status is not a code")
-	}
-	return r.doc.BadStatus
 }
 
 // unreadable records a resource that the library could not decode.

@@ -900,13 +900,14 @@ func TestStatusOfWrongTypeIsANote(t *testing.T) {
 		`{"resourceType":"ServiceRequest","id":"x","status":true,"intent":"order","subject":{"reference":"Patient/p1"},"code":{"text":"CT"}}`,
 		`{"resourceType":"Task","id":"x","status":["requested"],"intent":"order","for":{"reference":"Patient/p1"},"code":{"text":"CgA"}}`,
 		`{"resourceType":"DiagnosticReport","id":"x","status":1,"subject":{"reference":"Patient/p1"},"code":{"text":"CT"}}`,
+		`{"resourceType":"MedicationStatement","id":"x","status":{"code":"active"},"subject":{"reference":"Patient/p1"},"medicationCodeableConcept":{"text":"sunitinib"}}`,
 	} {
 		p, err := Map(Input{PatientID: pid, At: testAt, Documents: []json.RawMessage{json.RawMessage(doc)}})
 		if err != nil {
 			t.Fatalf("Map: %v", err)
 		}
-		if len(p.Notes) != 1 || p.Notes[0].Kind != NoteRejected || !strings.Contains(p.Notes[0].Text, "status is not a code") || len(p.OpenOrders) != 0 || len(p.Procedures) != 0 {
-			t.Errorf("%s: notes %+v, open orders %d, procedures %d; want one rejection note and nothing read", doc, p.Notes, len(p.OpenOrders), len(p.Procedures))
+		if len(p.Notes) != 1 || p.Notes[0].Kind != NoteRejected || !strings.Contains(p.Notes[0].Text, "status is not a code") || len(p.OpenOrders) != 0 || len(p.Procedures) != 0 || len(p.Therapies) != 0 {
+			t.Errorf("%s: notes %+v, open orders %d, procedures %d, therapies %d; want one rejection note and nothing read", doc, p.Notes, len(p.OpenOrders), len(p.Procedures), len(p.Therapies))
 		}
 	}
 }

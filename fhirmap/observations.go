@@ -94,9 +94,7 @@ func (m *mapper) resultStatus(r rawRes) (caveat string, ok bool) {
 	case "cancelled":
 		m.note(NoteSkipped, r.ref, r.doc.ResourceType+" skipped: cancelled")
 	case "":
-		if !m.badStatus(r) {
-			m.note(NoteRejected, r.ref, r.doc.ResourceType+" skipped: it has no status")
-		}
+		m.note(NoteRejected, r.ref, r.doc.ResourceType+" skipped: it has no status")
 	default:
 		m.note(NoteSkipped, r.ref, r.doc.ResourceType+" skipped: status "+strconv.Quote(st)+" is not a usable result")
 	}

@@ -137,9 +137,6 @@ func (m *mapper) procedure(r rawRes) {
 	if !m.subjectOK(r, pr.Subject.Reference) {
 		return
 	}
-	if m.badStatus(r) {
-		return
-	}
 	st := r.status()
 	switch st {
 	case "completed", "in-progress":
@@ -200,9 +197,6 @@ func (m *mapper) serviceRequest(r rawRes) {
 		m.unreadable(r, err)
 		return
 	}
-	if m.badStatus(r) {
-		return
-	}
 	st := r.status()
 	if st == "entered-in-error" {
 		m.note(NoteSkipped, r.ref, "ServiceRequest skipped: entered in error")
@@ -222,9 +216,6 @@ func (m *mapper) task(r rawRes) {
 	t, err := decode[task](r)
 	if err != nil {
 		m.unreadable(r, err)
-		return
-	}
-	if m.badStatus(r) {
 		return
 	}
 	st := r.status()
