@@ -107,10 +107,10 @@ func (r *reader) resource() (*Document, error) {
 	d := new(Document)
 	for {
 		name, err := r.name()
-		if err != nil || name == nil {
-			if err != nil {
-				return nil, err
-			}
+		if err != nil {
+			return nil, err
+		}
+		if name == nil {
 			break
 		}
 		switch string(name) {
@@ -146,7 +146,10 @@ func (r *reader) resource() (*Document, error) {
 
 // issues reads OperationOutcome.issue into d.
 func (r *reader) issues(d *Document) {
-	for r.element(d, "issue") {
+	if !r.array(d, "issue") {
+		return
+	}
+	for r.more() {
 		if !r.open() {
 			continue
 		}
@@ -163,7 +166,10 @@ func (r *reader) issues(d *Document) {
 
 // links reads Bundle.link into d.
 func (r *reader) links(d *Document) {
-	for r.element(d, "link") {
+	if !r.array(d, "link") {
+		return
+	}
+	for r.more() {
 		var l Link
 		if r.open() {
 			for name := r.member(); name != nil; name = r.member() {
@@ -183,10 +189,13 @@ func (r *reader) links(d *Document) {
 
 // entries reads Bundle.entry into d.
 func (r *reader) entries(d *Document) {
-	if r.dec.PeekKind() == '[' && d.Entries == nil {
+	if !r.array(d, "entry") {
+		return
+	}
+	if d.Entries == nil {
 		d.Entries = make([]Entry, 0, 8)
 	}
-	for r.element(d, "entry") {
+	for r.more() {
 		var e Entry
 		switch r.dec.PeekKind() {
 		case 'n':
@@ -273,28 +282,33 @@ func (r *reader) open() bool {
 	return err == nil
 }
 
-// element starts the array member of d at the decoder on its first call and reports
-// whether an element follows (reading the ']' after the last). A member that is not an
-// array is skipped and named in d.Problem; null has no elements.
-func (r *reader) element(d *Document, member string) bool {
+// array opens the array member of d at the decoder (its elements are then read while
+// more reports one). A member that is not an array is skipped and named in d.Problem;
+// null has no elements. Both give false.
+func (r *reader) array(d *Document, member string) bool {
 	if r.err != nil {
 		return false
 	}
-	if r.dec.StackDepth() == 0 || !r.inArray() {
-		switch r.dec.PeekKind() {
-		case 'n':
-			r.skip()
-			return false
-		case '[':
-			_, err := r.dec.ReadToken()
-			r.fail(err)
-		default:
-			if d.Problem == "" {
-				d.Problem = member + " is not an array"
-			}
-			r.skip()
-			return false
+	switch r.dec.PeekKind() {
+	case '[':
+		_, err := r.dec.ReadToken()
+		r.fail(err)
+		return err == nil
+	case 'n':
+	default:
+		if d.Problem == "" {
+			d.Problem = member + " is not an array"
 		}
+	}
+	r.skip()
+	return false
+}
+
+// more reports whether another element follows in the array being read; after the last
+// it reads the ']'.
+func (r *reader) more() bool {
+	if r.err != nil {
+		return false
 	}
 	switch r.dec.PeekKind() {
 	case ']':
@@ -306,13 +320,7 @@ func (r *reader) element(d *Document, member string) bool {
 		r.fail(orEOF(err))
 		return false
 	}
-	return r.err == nil
-}
-
-// inArray reports whether the innermost value being read is an array.
-func (r *reader) inArray() bool {
-	k, _ := r.dec.StackIndex(r.dec.StackDepth())
-	return k == '['
+	return true
 }
 
 func (r *reader) skip() { r.fail(r.dec.SkipValue()) }
