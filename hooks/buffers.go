@@ -46,15 +46,10 @@ func readBodyPooled(r io.Reader, size int64, l Limits) (buf *[]byte, data []byte
 	if size >= 0 && size <= l.MaxBytes && int64(cap(b)) <= size {
 		b = make([]byte, 0, min(size+1, bodyPresize))
 	}
-	b, err = readAll(io.LimitReader(r, l.MaxBytes+1), b, size)
+	b, err = readBody(r, b, size, l)
 	*buf = b
 	if err != nil {
-		// The error ReadBody gives for the same cause, word for word.
-		_, err = ReadBody(failingReader{err}, l)
 		return buf, nil, err
-	}
-	if int64(len(b)) > l.MaxBytes {
-		return buf, nil, Errorf(KindTooLarge, "request body over %d bytes", l.MaxBytes)
 	}
 	return buf, b, nil
 }
@@ -83,11 +78,6 @@ func readAll(r io.Reader, b []byte, size int64) ([]byte, error) {
 		}
 	}
 }
-
-// failingReader fails every read with err.
-type failingReader struct{ err error }
-
-func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
 
 // holdBody records the pooled body buffer of the call for releaseBody.
 func holdBody(c *gin.Context, buf *[]byte) { c.Set(bodyKey, buf) }

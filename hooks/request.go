@@ -106,19 +106,29 @@ func CheckContentType(ct string) error {
 
 // ReadBody reads at most l.MaxBytes from r: beyond, a KindTooLarge error.
 func ReadBody(r io.Reader, l Limits) ([]byte, error) {
+	b, err := readBody(r, nil, -1, l)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// readBody is ReadBody appending to b (readAll: size is the announced length, -1 when
+// unknown); on error it returns b as grown, for the caller's pool.
+func readBody(r io.Reader, b []byte, size int64, l Limits) ([]byte, error) {
 	l = l.withDefaults()
-	b, err := io.ReadAll(io.LimitReader(r, l.MaxBytes+1))
+	b, err := readAll(io.LimitReader(r, l.MaxBytes+1), b, size)
 	if err != nil {
 		if KindOf(err) == KindTooLarge {
-			return nil, &Error{Kind: KindTooLarge, Msg: fmt.Sprintf("request body over %d bytes", l.MaxBytes), Err: err}
+			return b, &Error{Kind: KindTooLarge, Msg: fmt.Sprintf("request body over %d bytes", l.MaxBytes), Err: err}
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, &Error{Kind: KindTimeout, Msg: "request body not received in time", Err: err}
+			return b, &Error{Kind: KindTimeout, Msg: "request body not received in time", Err: err}
 		}
-		return nil, &Error{Kind: KindInvalid, Msg: "request body could not be read", Err: err}
+		return b, &Error{Kind: KindInvalid, Msg: "request body could not be read", Err: err}
 	}
 	if int64(len(b)) > l.MaxBytes {
-		return nil, Errorf(KindTooLarge, "request body over %d bytes", l.MaxBytes)
+		return b, Errorf(KindTooLarge, "request body over %d bytes", l.MaxBytes)
 	}
 	return b, nil
 }
